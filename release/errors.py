@@ -1,0 +1,37 @@
+"""One error family, with messages written for the person running the release."""
+
+
+class ReleaseError(Exception):
+    """An expected failure: tasks print the message on one line and exit non-zero."""
+
+    exit_code = 1
+
+
+class ConfigError(ReleaseError):
+    """The release configuration is invalid."""
+
+    exit_code = 2
+
+
+class VersionError(ReleaseError):
+    """A version is invalid, or a requested change of version makes no sense."""
+
+
+class GitError(ReleaseError):
+    """A git precondition failed or a git command was refused."""
+
+
+class IndexServerError(ReleaseError):
+    """A package index could not be reached or answered something unexpected."""
+
+
+class BuildError(ReleaseError):
+    """Building a package failed or produced a file we refuse to publish."""
+
+
+class UploadError(ReleaseError):
+    """An upload was refused or failed part-way (rerun to resume)."""
+
+
+class InstallError(ReleaseError):
+    """Installing the release back from an index failed or proved something wrong."""

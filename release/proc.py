@@ -1,0 +1,60 @@
+"""The one way release-train runs other programs: argv lists, logged, redacted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .errors import ReleaseError
+from .secrets import redact
+
+log = logging.getLogger("release")
+
+
+class CommandError(ReleaseError):
+    """A program we ran exited non-zero."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, output: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = redact(output)
+        tail = self.output.strip().splitlines()[-1:] or [""]
+        super().__init__(
+            redact(f"{shlex.join(argv)} exited {returncode}: {tail[0]}".rstrip(": "))
+        )
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run argv (never through a shell), capture its output, raise CommandError on failure."""
+    args = [os.fspath(a) for a in argv]
+    log.debug("run: %s (cwd=%s)", redact(shlex.join(args)), cwd)
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ReleaseError(f"{args[0]}: program not found; is it installed?") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ReleaseError(redact(f"{shlex.join(args)} timed out after {timeout} s")) from exc
+    if check and proc.returncode != 0:
+        raise CommandError(args, proc.returncode, (proc.stdout or "") + (proc.stderr or ""))
+    return proc
