@@ -1,0 +1,114 @@
+"""Plan a version change of one train across every file, then apply it all-or-nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from . import lockfile
+from .check import problems, train_version
+from .config import Config, Train
+from .edits import FileEdit, LineChange, apply, line_changes
+from .errors import ReleaseError
+from .locations import Scan, Spot, new_requirement, parse_loose, rewrite, scan
+from .versions import Written, bump
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a bump will change, computed before anything is written."""
+
+    train: Train
+    old: Written
+    new: Written
+    edits: tuple[FileEdit, ...]
+    relock: bool  # run `uv lock` after the edits
+
+    @property
+    def tag(self) -> str:
+        return self.train.tag(self.new.text)
+
+    @property
+    def changes(self) -> list[LineChange]:
+        return [c for e in self.edits for c in line_changes(e)]
+
+    @property
+    def paths(self) -> list[Path]:
+        return [e.path for e in self.edits] + ([lockfile.LOCK] if self.relock else [])
+
+
+def _moves(spot: Spot, old: Written) -> bool:
+    """Does this spot follow the train? Own versions do; pins only where they name `old`."""
+    if spot.kind == "version":
+        return True
+    if spot.kind == "requirement":
+        return parse_loose(spot.written) == old.version
+    return False  # downstream pins move only after a verified release
+
+
+def plan_change(config: Config, train: Train, new_text: str | None = None, *,
+                part: str | None = None, found: Scan | None = None) -> Plan:
+    """Plan moving `train` to `--to new_text` or by `--part part`."""
+    found = found or scan(config)
+    mine = {s.where for s in found.for_train(train.name)}
+    own = [p for p in problems(config, found) if p.where in mine]
+    if own:
+        raise ReleaseError(f"train {train.name} does not agree with itself ({own[0]}); "
+                           "fix it or run `invoke check` first")
+    old = train_version(found, train)
+    new = bump(old, part=part, to=new_text)
+    by_file: dict[Path, list[Spot]] = defaultdict(list)
+    for spot in found.for_train(train.name):
+        if _moves(spot, old):
+            by_file[spot.path].append(spot)
+    edits = []
+    for path, spots in by_file.items():
+        text = found.texts[path]
+        new_text_of_file = rewrite(text, spots, old.version, new.text)
+        if new_text_of_file != text:
+            edits.append(FileEdit(path, text, new_text_of_file))
+    for spot in found.for_train(train.name, ("requirement",)):
+        moved = new_requirement(spot, old.version, new.text)
+        if not Requirement(moved).specifier.contains(new.version, prereleases=True):
+            raise ReleaseError(f"{spot.where}: {spot.what} would not admit {new}; widen it first")
+    return Plan(train, old, new, tuple(edits), lockfile.has_lock(config.root))
+
+
+def apply_plan(config: Config, plan: Plan) -> None:
+    """Write the plan; if anything fails (uv lock included), every file is as before."""
+    after = (lambda: lockfile.relock(config.root)) if plan.relock else None
+    apply(config.root, plan.edits, after=after, after_touches=[lockfile.LOCK])
+
+
+def describe(plan: Plan, dry_run: bool) -> str:
+    """The plan as people read it: every file and line that changes, the tag to come."""
+    lines = [f"{plan.train.name}: {plan.old} -> {plan.new}  (tag {plan.tag})"]
+    for change in plan.changes:
+        lines.append(f"  {change.path}:{change.line}")
+        lines.append(f"    - {change.old.strip()}")
+        lines.append(f"    + {change.new.strip()}")
+    if plan.relock:
+        lines.append("  uv.lock: uv lock")
+    count = len(plan.edits) + (1 if plan.relock else 0)
+    verb = "would change (dry run: nothing written)" if dry_run else "changed"
+    lines.append(f"{count} file(s) {verb}")
+    return "\n".join(lines)
+
+
+def run_bump(root: Path, train: str | None, part: str | None, to: str | None,
+             dry_run: bool) -> str:
+    """`invoke bump`: plan, print, and unless dry-run apply."""
+    from .config import load
+
+    config = load(root)
+    if train is None:
+        if len(config.trains) != 1:
+            raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)})")
+        train = next(iter(config.trains))
+    plan = plan_change(config, config.train(train), to, part=part)
+    if not dry_run:
+        apply_plan(config, plan)
+    return describe(plan, dry_run)

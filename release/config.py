@@ -1,0 +1,390 @@
+"""The release configuration of a repository: `[tool.release]` or `release.toml`.
+
+Everything is validated on load, so later steps can trust it: unknown keys, wrong types,
+missing paths, empty globs, packages claimed twice and paths outside the repository are
+refused with one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_TAG_FORMAT = "{train}-v{version}"
+DEFAULT_COMMIT_MESSAGE = "chore(release): {train} {version}"
+DEFAULT_PYTHONS = ("3.11", "3.12", "3.13")
+DEFAULT_PLATFORMS = ("windows", "macos", "x86_64-manylinux_2_28", "aarch64-manylinux_2_28")
+DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A place where a version is written as text: `search` holds `{version}`."""
+
+    path: Path  # relative to the repository root
+    search: str
+
+    @property
+    def before(self) -> str:
+        return self.search.split("{version}", 1)[0]
+
+    @property
+    def after(self) -> str:
+        return self.search.split("{version}", 1)[1]
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A file of this train that pins another train's *published* version."""
+
+    train: str
+    path: Path
+    search: str
+
+    @property
+    def occurrence(self) -> Occurrence:
+        return Occurrence(self.path, self.search)
+
+
+@dataclass(frozen=True)
+class Package:
+    """A Python package of a train: its distribution name and its directory."""
+
+    name: str  # as written in [project] name
+    path: Path  # directory relative to the repository root ("." for the root)
+
+
+@dataclass(frozen=True)
+class Train:
+    """Packages or artifacts that share one version and one tag."""
+
+    name: str
+    kind: str  # "python" or "artifact"
+    packages: tuple[Package, ...]
+    tag_format: str
+    occurrences: tuple[Occurrence, ...] = ()
+    pins: tuple[Pin, ...] = ()
+    version_source: Occurrence | None = None  # where an artifact train keeps its version
+
+    def tag(self, version: str) -> str:
+        return self.tag_format.format(train=self.name, version=version)
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """A package index we can upload to and install from."""
+
+    name: str
+    upload_url: str
+    simple_url: str
+    token_env: str
+    production: bool  # pypi-like: finals and posts only, unless allow_prereleases
+    allow_prereleases: bool = False
+
+
+BUILTIN_INDEXES = {
+    "testpypi": IndexConfig(
+        "testpypi", "https://test.pypi.org/legacy/", "https://test.pypi.org/simple/",
+        "TESTPYPI_TOKEN", production=False,
+    ),
+    "pypi": IndexConfig(
+        "pypi", "https://upload.pypi.org/legacy/", "https://pypi.org/simple/",
+        "PYPI_TOKEN", production=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BranchModel:
+    """Branch names for the beta-branch model (main -> rc -> X.Y version branches)."""
+
+    main: str = "main"
+    rc: str = "rc"
+    version_branch: str = "{major}.{minor}"
+    release_branch: str = "release/{train}-v{version}"
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    source: Path  # the file the configuration came from
+    trains: Mapping[str, Train]
+    tag_format: str = DEFAULT_TAG_FORMAT
+    commit_message: str = DEFAULT_COMMIT_MESSAGE
+    branches: tuple[str, ...] = ("main", "release/*")
+    pythons: tuple[str, ...] = DEFAULT_PYTHONS
+    optional_pythons: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    indexes: Mapping[str, IndexConfig] = field(default_factory=lambda: dict(BUILTIN_INDEXES))
+    branch_model: BranchModel = BranchModel()
+
+    def train(self, name: str) -> Train:
+        try:
+            return self.trains[name]
+        except KeyError:
+            known = ", ".join(self.trains) or "none"
+            raise ConfigError(
+                f"{self.source.name}: no train named {name!r} (trains: {known})") from None
+
+    def select(self, name: str | None) -> list[Train]:
+        """The train asked for, or every train."""
+        return [self.train(name)] if name else list(self.trains.values())
+
+    def index(self, name: str) -> IndexConfig:
+        try:
+            return self.indexes[name]
+        except KeyError:
+            raise ConfigError(
+                f"no index named {name!r} (indexes: {', '.join(self.indexes)})") from None
+
+
+# --- loading -------------------------------------------------------------------------------
+
+class _Reader:
+    """Typed access to one config table that names file and key in every complaint."""
+
+    def __init__(self, file: Path, where: str, table: Any, allowed: set[str]) -> None:
+        self.file, self.where = file, where
+        if not isinstance(table, dict):
+            self.fail(f"[{where}] must be a table")
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            allowed_keys = ", ".join(sorted(allowed))
+            self.fail(f"[{where}] unknown key {unknown[0]!r} (allowed: {allowed_keys})")
+        self.table: dict[str, Any] = table
+
+    def fail(self, message: str) -> None:
+        raise ConfigError(f"{self.file.name}: {message}")
+
+    def get(self, key: str, kind: type, default: Any, check: Callable[[Any], bool] | None = None,
+            expect: str = "") -> Any:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            self.fail(f"[{self.where}] {key} must be {expect or kind.__name__}")
+        if check is not None and not check(value):
+            self.fail(f"[{self.where}] {key} must be {expect}")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(key, list, None, lambda v: all(isinstance(s, str) for s in v),
+                         "a list of strings")
+        return default if value is None else tuple(value)
+
+    def template(self, key: str, default: str, needs: tuple[str, ...]) -> str:
+        value: str = self.get(key, str, default)
+        for name in needs:
+            if "{" + name + "}" not in value:
+                self.fail(f"[{self.where}] {key} must contain {{{name}}}: {value!r}")
+        try:
+            value.format(**{n: "x" for n in ("train", "version", "major", "minor")})
+        except (KeyError, IndexError, ValueError):
+            self.fail(f"[{self.where}] {key} has an unknown placeholder: {value!r}")
+        return value
+
+
+def _inside(root: Path, rel: str, reader: _Reader, key: str) -> Path:
+    """Resolve a configured path, refusing anything outside the repository (symlinks too)."""
+    candidate = Path(rel)
+    if candidate.is_absolute():
+        reader.fail(f"[{reader.where}] {key}: {rel!r} must be relative to the repository")
+    resolved = (root / candidate).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        reader.fail(f"[{reader.where}] {key}: {rel!r} is outside the repository")
+    return candidate
+
+
+def _occurrence(root: Path, file: Path, where: str, raw: Any,
+                extra: frozenset[str] = frozenset()) -> Any:
+    r = _Reader(file, where, raw, {"path", "search"} | extra)
+    path_text = r.get("path", str, None)
+    search = r.get("search", str, None)
+    if path_text is None or search is None:
+        r.fail(f"[{where}] needs both path and search")
+    if search.count("{version}") != 1:
+        r.fail(f"[{where}] search must contain {{version}} exactly once: {search!r}")
+    path = _inside(root, path_text, r, "path")
+    if not (root / path).is_file():
+        r.fail(f"[{where}] path {path_text!r} does not exist")
+    return r, path, search
+
+
+def _packages(root: Path, file: Path, where: str, patterns: tuple[str, ...]) -> list[Path]:
+    r = _Reader(file, where, {}, set())
+    found: list[Path] = []
+    for pattern in patterns:
+        _inside(root, pattern, r, "packages")
+        matches = sorted(p for p in root.glob(pattern) if (p / "pyproject.toml").is_file()) \
+            if any(c in pattern for c in "*?[") else \
+            ([root / pattern] if (root / pattern / "pyproject.toml").is_file() else [])
+        if not matches:
+            what = "matches no directory with a pyproject.toml" if any(
+                c in pattern for c in "*?[") else "is not a directory with a pyproject.toml"
+            r.fail(f"[{where}] packages: {pattern!r} {what}")
+        for m in matches:
+            rel = m.resolve().relative_to(root.resolve()) if m.resolve() != root.resolve() \
+                else Path(".")
+            if rel not in found:
+                found.append(rel)
+    return found
+
+
+def _package_name(root: Path, rel: Path, file: Path, where: str) -> str:
+    pyproject = root / rel / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject.relative_to(root)}: not valid TOML: {exc}") from None
+    name = data.get("project", {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{file.name}: [{where}] package {str(rel)!r} has no [project] name")
+    return name
+
+
+TOP_KEYS = {"tag-format", "commit-message", "branches", "pythons", "optional-pythons",
+            "platforms", "max-file-size", "indexes", "trains", "branch-model"}
+TRAIN_KEYS = {"packages", "kind", "tag-format", "occurrences", "pins", "version"}
+INDEX_KEYS = {"upload-url", "simple-url", "token-env", "production", "allow-prereleases"}
+
+
+def _read_table(root: Path) -> tuple[Path, str, dict[str, Any]]:
+    release_toml = root / "release.toml"
+    pyproject = root / "pyproject.toml"
+
+    def parse(path: Path) -> dict[str, Any]:
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+
+    in_pyproject: dict[str, Any] | None = None
+    if pyproject.is_file():
+        in_pyproject = parse(pyproject).get("tool", {}).get("release")
+    if release_toml.is_file():
+        if in_pyproject is not None:
+            raise ConfigError("release.toml and [tool.release] in pyproject.toml both exist; "
+                              "keep one")
+        return release_toml, "", parse(release_toml)
+    if in_pyproject is None:
+        raise ConfigError(f"{root}: no release configuration ([tool.release] in pyproject.toml "
+                          "or release.toml)")
+    return pyproject, "tool.release.", in_pyproject
+
+
+def load(root: Path | str) -> Config:
+    """Read and validate the repository's release configuration."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise ConfigError(f"{root}: no such directory")
+    file, prefix, table = _read_table(root)
+    top = _Reader(file, prefix.rstrip(".") or "release.toml", table, TOP_KEYS)
+    tag_format = top.template("tag-format", DEFAULT_TAG_FORMAT, ("version",))
+    commit_message = top.template("commit-message", DEFAULT_COMMIT_MESSAGE, ())
+    trains_raw = top.get("trains", dict, None, expect="a table of trains")
+    if not trains_raw:
+        top.fail(f"[{prefix}trains] must declare at least one train")
+
+    indexes = dict(BUILTIN_INDEXES)
+    for name, raw in top.get("indexes", dict, {}).items():
+        r = _Reader(file, f"{prefix}indexes.{name}", raw, INDEX_KEYS)
+        base = indexes.get(name)
+        upload = r.get("upload-url", str, base.upload_url if base else None)
+        simple = r.get("simple-url", str, base.simple_url if base else None)
+        if upload is None or simple is None:
+            r.fail(f"[{r.where}] a new index needs upload-url and simple-url")
+        indexes[name] = IndexConfig(
+            name, upload, simple,
+            r.get("token-env", str, base.token_env if base else f"{name.upper()}_TOKEN"),
+            r.get("production", bool, base.production if base else False),
+            r.get("allow-prereleases", bool, False),
+        )
+
+    trains: dict[str, Train] = {}
+    owner: dict[Path, str] = {}
+    for name, raw in trains_raw.items():
+        where = f"{prefix}trains.{name}"
+        r = _Reader(file, where, raw, TRAIN_KEYS)
+        kind = r.get("kind", str, "python", lambda v: v in ("python", "artifact"),
+                     '"python" or "artifact"')
+        train_tag = r.template("tag-format", tag_format, ("version",))
+        packages: list[Package] = []
+        version_source = None
+        if kind == "python":
+            patterns = r.strings("packages", ())
+            if not patterns:
+                r.fail(f"[{where}] a python train needs packages = [...]")
+            if "version" in r.table:
+                r.fail(f"[{where}] version is for artifact trains; python packages are discovered")
+            for rel in _packages(root, file, where, patterns):
+                if rel in owner:
+                    r.fail(f"[{where}] package {str(rel)!r} is already in train {owner[rel]!r}")
+                owner[rel] = name
+                packages.append(Package(_package_name(root, rel, file, where), rel))
+        else:
+            if "packages" in r.table:
+                r.fail(f"[{where}] an artifact train has no packages; give version = {{...}}")
+            if "version" not in r.table:
+                r.fail(f"[{where}] an artifact train needs version = {{ path, search }}")
+            _, vpath, vsearch = _occurrence(root, file, f"{where}.version", r.table["version"])
+            version_source = Occurrence(vpath, vsearch)
+        occurrences = []
+        for i, raw_occ in enumerate(r.get("occurrences", list, [])):
+            _, path, search = _occurrence(root, file, f"{where}.occurrences[{i}]", raw_occ)
+            occurrences.append(Occurrence(path, search))
+        pins = []
+        for i, raw_pin in enumerate(r.get("pins", list, [])):
+            pr, path, search = _occurrence(root, file, f"{where}.pins[{i}]", raw_pin,
+                                        frozenset({"train"}))
+            pinned = pr.get("train", str, None)
+            if pinned is None:
+                pr.fail(f"[{where}.pins[{i}]] needs train = \"...\" (the train it pins)")
+            pins.append(Pin(pinned, path, search))
+        trains[name] = Train(name, kind, tuple(packages), train_tag, tuple(occurrences),
+                             tuple(pins), version_source)
+
+    for train in trains.values():
+        for pin in train.pins:
+            if pin.train not in trains:
+                top.fail(f"[{prefix}trains.{train.name}] pins train {pin.train!r}, "
+                         "which is not declared")
+            if pin.train == train.name:
+                top.fail(f"[{prefix}trains.{train.name}] a train cannot pin itself")
+
+    names: dict[str, str] = {}
+    for train in trains.values():
+        for pkg in train.packages:
+            key = pkg.name.lower().replace("_", "-").replace(".", "-")
+            if key in names:
+                top.fail(f"package name {pkg.name!r} appears twice ({names[key]} and {pkg.path})")
+            names[key] = str(pkg.path)
+
+    bm = _Reader(file, f"{prefix}branch-model", top.get("branch-model", dict, {}),
+                 {"main", "rc", "version-branch", "release-branch"})
+    branch_model = BranchModel(
+        bm.get("main", str, "main"), bm.get("rc", str, "rc"),
+        bm.template("version-branch", "{major}.{minor}", ()),
+        bm.template("release-branch", "release/{train}-v{version}", ()),
+    )
+    max_size = top.get("max-file-size", int, DEFAULT_MAX_FILE_SIZE, lambda v: v > 0,
+                       "a positive number of bytes")
+    return Config(
+        root=root, source=file, trains=trains, tag_format=tag_format,
+        commit_message=commit_message,
+        branches=top.strings("branches", ("main", "release/*")),
+        pythons=top.strings("pythons", DEFAULT_PYTHONS),
+        optional_pythons=top.strings("optional-pythons", ()),
+        platforms=top.strings("platforms", DEFAULT_PLATFORMS),
+        max_file_size=max_size, indexes=indexes, branch_model=branch_model,
+    )
+
+
+def branch_allowed(config: Config, branch: str) -> bool:
+    return any(fnmatch.fnmatchcase(branch, pattern) for pattern in config.branches)

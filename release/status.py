@@ -1,0 +1,44 @@
+"""`invoke status` and `invoke check`: what the repository says about its trains."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from .check import problems, train_version
+from .config import load
+from .errors import ReleaseError
+from .locations import scan
+
+
+def render_status(root: Path) -> str:
+    """Trains, their versions and tags, and every place each version lives."""
+    config = load(root)
+    found = scan(config)
+    lines = []
+    for train in config.trains.values():
+        version = train_version(found, train)
+        lines.append(f"{train.name} ({train.kind}) {version}  tag {train.tag(version.text)}")
+        per_file: dict[str, list[str]] = defaultdict(list)
+        for spot in found.for_train(train.name, ("version",)):
+            per_file[str(spot.path)].append(f"{spot.line}")
+        for pkg in train.packages:
+            lines.append(f"  package {pkg.name}  ({pkg.path})")
+        for path, numbers in per_file.items():
+            lines.append(f"    {path}:{','.join(numbers)}")
+        pins = [s for s in found.spots if s.kind == "pin" and s.path in
+                {p.path for p in train.pins}]
+        for spot in pins:
+            lines.append(f"  pins {spot.train}=={spot.written} at {spot.where}")
+    return "\n".join(lines)
+
+
+def run_check(root: Path) -> str:
+    """All agree: a one-line summary. Otherwise ReleaseError listing each file:line."""
+    config = load(root)
+    found = scan(config)
+    listed = problems(config, found)
+    if listed:
+        raise ReleaseError(f"{len(listed)} disagreement(s):\n" + "\n".join(map(str, listed)))
+    versions = ", ".join(f"{t.name} {train_version(found, t)}" for t in config.trains.values())
+    return f"ok: {len(found.spots)} version spots agree ({versions})"
