@@ -44,8 +44,8 @@ def _moves(spot: Spot, old: Written) -> bool:
     """Does this spot follow the train? Own versions do; pins only where they name `old`."""
     if spot.kind == "version":
         return True
-    if spot.kind == "requirement":
-        return parse_loose(spot.written) == old.version
+    if spot.kind == "requirement":  # exact pins move; ranges are only checked
+        return parse_loose(spot.written) == old.version and "==" in spot.requirement
     return False  # downstream pins move only after a verified release
 
 

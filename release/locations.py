@@ -291,7 +291,8 @@ def parse_loose(text: str) -> Version | None:
 
 def new_requirement(spot: Spot, old: Version, new: str) -> str:
     def swap(m: re.Match[str]) -> str:
-        if parse_loose(m["version"]) == old and "*" not in m["version"]:
+        exact = m["op"] in ("==", "===") and "*" not in m["version"]
+        if exact and parse_loose(m["version"]) == old:
             return f"{m['op']}{m['ws']}{new}"
         return m.group(0)
 

@@ -24,10 +24,11 @@ _WRITTEN = re.compile(
     (?:(?P<epoch>[0-9]+)!)?
     (?P<release>[0-9]+(?:\.[0-9]+)*)
     (?:(?P<pre_sep>{_SEP})(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)
-        (?P<pre_sep2>{_SEP})(?P<pre_n>[0-9]+)?)?
+        (?:(?P<pre_sep2>{_SEP})(?P<pre_n>[0-9]+))?)?
     (?:(?P<post_implicit>-(?P<post_n1>[0-9]+))
-      |(?P<post_sep>{_SEP})(?P<post_l>post|rev|r)(?P<post_sep2>{_SEP})(?P<post_n2>[0-9]+)?)?
-    (?:(?P<dev_sep>{_SEP})(?P<dev_l>dev)(?P<dev_sep2>{_SEP})(?P<dev_n>[0-9]+)?)?
+      |(?P<post_sep>{_SEP})(?P<post_l>post|rev|r)
+       (?:(?P<post_sep2>{_SEP})(?P<post_n2>[0-9]+))?)?
+    (?:(?P<dev_sep>{_SEP})(?P<dev_l>dev)(?:(?P<dev_sep2>{_SEP})(?P<dev_n>[0-9]+))?)?
     (?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?
     \s*$""",
     re.VERBOSE | re.IGNORECASE,
@@ -79,8 +80,10 @@ def parse(text: str) -> Written:
         version = Version(text)
     except InvalidVersion:
         version = None
-    if m is None or version is None:
+    if version is None:
         raise VersionError(f"{text!r} is not a valid PEP 440 version")
+    if m is None:  # valid but odd (a trailing separator): write it normalized from now on
+        return Written(version, Style(), text.strip())
     g = m.groupdict()
     style = Style(
         prefix=g["v"] or "",
