@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,10 @@ FILES = {
         [tool.release.trains.addon]
         kind = "artifact"
         version = { path = "addon/config.yaml", search = 'version: "{version}"' }
-        pins = [{ train = "core", path = "addon/Dockerfile", search = "ARG SPEC=bundle=={version}" }]
+        [[tool.release.trains.addon.pins]]
+        train = "core"
+        path = "addon/Dockerfile"
+        search = "ARG SPEC=bundle=={version}"
     """,
     "core/pyproject.toml": """
         [project]

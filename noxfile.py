@@ -1,0 +1,22 @@
+"""nox sessions of release-train: wiring only; the logic lives in the `release` package.
+
+Sessions run in the environment release-train is installed in (`venv_backend="none"`): the
+isolation that matters (build environments, install-back environments per Python) is made by
+the `release` package itself, with uv, where it can be measured and proven.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = []  # nothing runs by accident: name the session
+
+
+def _run(session: nox.Session, func_name: str) -> None:
+    """Call release.sessions.<func_name>(posargs); a ReleaseError fails the session cleanly."""
+    from release import sessions
+
+    code = getattr(sessions, func_name)(list(session.posargs))
+    if code:
+        session.error(f"{func_name} failed")

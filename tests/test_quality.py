@@ -1,0 +1,39 @@
+"""The code stays typed, lint-clean, and never hands a command line to a shell."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SOURCES = [ROOT / "release", ROOT / "tasks.py", ROOT / "noxfile.py", ROOT / "bench",
+           ROOT / "tests"]
+
+
+def test_ruff_is_clean() -> None:
+    out = subprocess.run([str(BIN / "ruff"), "check", "--output-format", "concise", "."],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_mypy_strict_is_clean() -> None:
+    out = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_no_shell_true_anywhere() -> None:
+    offenders = []
+    for base in SOURCES:
+        files = [base] if base.is_file() else sorted(base.rglob("*.py"))
+        for path in files:
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.keyword) and node.arg == "shell":
+                    if not (isinstance(node.value, ast.Constant) and node.value.value is False):
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.value.lineno}")
+                if isinstance(node, ast.Attribute) and node.attr in ("system", "popen") \
+                        and isinstance(node.value, ast.Name) and node.value.id == "os":
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} os.{node.attr}")
+    assert offenders == []
