@@ -1,0 +1,1 @@
+"""Bundle: skyline plus vision."""

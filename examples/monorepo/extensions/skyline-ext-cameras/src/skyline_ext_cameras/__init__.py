@@ -1,0 +1,3 @@
+"""Camera sources for skyline."""
+
+__version__ = "1.2.0"

@@ -1,0 +1,3 @@
+"""Image loading for skyline."""
+
+__version__ = "1.2.0"

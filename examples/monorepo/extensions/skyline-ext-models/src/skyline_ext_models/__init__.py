@@ -1,0 +1,3 @@
+"""Model registry for skyline."""
+
+__version__ = "1.2.0"

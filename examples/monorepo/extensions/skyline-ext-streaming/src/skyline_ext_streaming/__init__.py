@@ -1,0 +1,3 @@
+"""Streaming output for skyline."""
+
+__version__ = "1.2.0"

@@ -1,0 +1,1 @@
+"""Structural analysis for skyline."""

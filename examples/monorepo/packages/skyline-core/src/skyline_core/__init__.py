@@ -1,0 +1,1 @@
+"""Core data types for skyline."""

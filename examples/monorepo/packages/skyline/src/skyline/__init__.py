@@ -1,0 +1,3 @@
+"""The skyline application."""
+
+__version__ = "0.4.2"
