@@ -1,0 +1,259 @@
+"""Install the release back from an index, prove the files are ours, and smoke-test them.
+
+Isolation: uv runs with `--no-config`, a cache of its own and a scrubbed environment, so the
+user's pip/uv configuration (extra indexes, find-links) cannot supply a file. Priority: the
+target index is uv's first index and the fallback only the default, and uv's first-index
+strategy never looks further for a name the target has. Proof: every file the wheel's RECORD
+lists is hashed on disk after install and compared with the RECORD of the wheel we built, so a
+file from another index, a locally built sdist or a tampered upload cannot pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from .errors import InstallError
+from .lockfile import uv_binary
+from .proc import CommandError, run
+from .pythons import Interpreter
+
+# Files an installer writes into .dist-info itself: not part of what we built.
+INSTALLER_FILES = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json",
+                   "uv_build.json"}
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """A wheel we built: what install-back must find installed, file for file."""
+
+    path: Path
+    name: str  # canonical
+    version: str
+    record: dict[str, str]  # path inside the wheel -> "sha256=<urlsafe b64>"
+    top_level: tuple[str, ...]  # importable top-level modules
+    scripts: tuple[str, ...]  # console scripts
+
+    @classmethod
+    def read(cls, path: Path) -> Wheel:
+        name, version, _, _ = parse_wheel_filename(path.name)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            record_name = next(n for n in names if n.endswith(".dist-info/RECORD"))
+            rows = csv.reader(io.StringIO(archive.read(record_name).decode()))
+            record = {row[0]: row[1] for row in rows if row and row[1]}
+            entry_points = next((n for n in names if n.endswith(".dist-info/entry_points.txt")),
+                                None)
+            scripts: list[str] = []
+            if entry_points:
+                section = ""
+                for line in archive.read(entry_points).decode().splitlines():
+                    line = line.strip()
+                    if line.startswith("["):
+                        section = line
+                    elif section == "[console_scripts]" and "=" in line:
+                        scripts.append(line.split("=", 1)[0].strip())
+        top = sorted({n.split("/", 1)[0].removesuffix(".py") for n in record
+                      if "/" in n and n.split("/", 1)[0].isidentifier()
+                      or n.endswith(".py") and "/" not in n})
+        return cls(path, canonicalize_name(name), str(version), record, tuple(top),
+                   tuple(scripts))
+
+
+@dataclass
+class PythonResult:
+    """What install-back saw on one interpreter."""
+
+    python: str
+    interpreter: str
+    ok: bool
+    seconds: float
+    packages: dict[str, str] = field(default_factory=dict)  # name -> "ok" or the failure
+    error: str = ""
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for uv and pip: no user configuration can leak in."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PIP_", "UV_", "PYTHON", "VIRTUAL_ENV", "CONDA"))}
+    env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PIP_NO_INPUT": "1",
+                "PYTHONNOUSERSITE": "1"})
+    return env
+
+
+def index_args(target: str, fallback: str | None) -> list[str]:
+    """Target first; the fallback only for names the target does not have at all."""
+    args = ["--index", target, "--index-strategy", "first-index"]
+    args += ["--default-index", fallback] if fallback else ["--default-index", target]
+    return args
+
+
+@contextmanager
+def fresh_environment(python: Interpreter, workdir: Path) -> Iterator[Path]:
+    """A new virtual environment for one interpreter; yields its python."""
+    env_dir = Path(tempfile.mkdtemp(prefix=f"py{python.wanted}-", dir=workdir))
+    run([uv_binary(), "venv", "--no-config", "--quiet", "--python", str(python.path),
+         str(env_dir)], env=clean_env(), timeout=120)
+    yield env_dir / "bin" / "python"
+
+
+def _b64_sha256(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+_PROBE = """
+import json, sys, sysconfig, importlib, importlib.metadata as md
+out = {"purelib": sysconfig.get_paths()["purelib"], "scripts": sysconfig.get_paths()["scripts"],
+       "dists": {}, "imports": {}}
+for name in sys.argv[1:]:
+    try:
+        dist = md.distribution(name)
+        out["dists"][name] = {"version": dist.version,
+                              "info": str(dist._path),  # noqa: the .dist-info directory
+                              "requires": dist.requires or []}
+    except md.PackageNotFoundError:
+        out["dists"][name] = None
+print(json.dumps(out))
+"""
+
+_IMPORT = """
+import importlib, sys
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+"""
+
+
+def prove_installed(python: Path, wheels: Sequence[Wheel]) -> dict[str, str]:
+    """For each wheel: "ok", or why the installed files are not the ones we built."""
+    probe = json.loads(run([str(python), "-c", _PROBE, *[w.name for w in wheels]],
+                           env=clean_env()).stdout)
+    purelib = Path(probe["purelib"])
+    result: dict[str, str] = {}
+    for wheel in wheels:
+        dist = probe["dists"].get(wheel.name)
+        if dist is None:
+            result[wheel.name] = "not installed"
+            continue
+        if dist["version"] != wheel.version:
+            result[wheel.name] = f"installed {dist['version']}, expected {wheel.version}"
+            continue
+        info = Path(dist["info"])
+        installed = {}
+        record_path = info / "RECORD"
+        for row in csv.reader(io.StringIO(record_path.read_text(encoding="utf-8"))):
+            if row:
+                installed[row[0]] = row
+        wrong = []
+        for rel, digest in wheel.record.items():
+            if rel.split("/")[-1] in INSTALLER_FILES and ".dist-info/" in rel:
+                continue
+            if ".data/scripts/" in rel:
+                continue  # scripts are rewritten on install (shebang)
+            on_disk = purelib / rel
+            if not on_disk.is_file() or _b64_sha256(on_disk) != digest:
+                wrong.append(rel)
+        result[wheel.name] = "ok" if not wrong else \
+            f"{len(wrong)} installed file(s) differ from the built wheel, e.g. {wrong[0]}"
+    return result
+
+
+def smoke(python: Path, wheels: Sequence[Wheel], commands: Sequence[Sequence[str]] = ()
+          ) -> dict[str, str]:
+    """Import every top-level module, run every console script with --help."""
+    result: dict[str, str] = {}
+    bindir = python.parent
+    for wheel in wheels:
+        try:
+            if wheel.top_level:
+                run([str(python), "-c", _IMPORT, *wheel.top_level], env=clean_env(), timeout=120)
+            for script in wheel.scripts:
+                run([str(bindir / script), "--help"], env=clean_env(), timeout=120)
+            result[wheel.name] = "ok"
+        except CommandError as exc:
+            result[wheel.name] = f"smoke failed: {exc}"
+    for command in commands:
+        argv = [str(bindir / command[0]) if (bindir / command[0]).exists() else command[0],
+                *command[1:]]
+        try:
+            run(argv, env=clean_env(), timeout=120)
+        except CommandError as exc:
+            result[" ".join(command)] = f"smoke failed: {exc}"
+    return result
+
+
+def install_back(python: Interpreter, wheels: Sequence[Wheel], target: str,
+                 fallback: str | None, workdir: Path, *, no_deps: bool = False,
+                 cache_dir: Path | None = None,
+                 smoke_commands: Sequence[Sequence[str]] = ()) -> PythonResult:
+    """Install name==version of every wheel from `target` on `python`; prove; smoke."""
+    started = time.monotonic()
+    result = PythonResult(python.wanted, str(python.path), ok=False, seconds=0.0)
+    cache = cache_dir or workdir / "uv-cache"
+    try:
+        with fresh_environment(python, workdir) as env_python:
+            argv = [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python",
+                    str(env_python), "--cache-dir", str(cache), "--refresh",
+                    "--only-binary", ":all:" if no_deps else ",".join(w.name for w in wheels),
+                    *index_args(target, fallback)]
+            if no_deps:
+                argv.append("--no-deps")
+            argv += [f"{w.name}=={w.version}" for w in wheels]
+            run(argv, env=clean_env(), timeout=600)
+            result.packages = prove_installed(env_python, wheels)
+            if all(v == "ok" for v in result.packages.values()):
+                for name, outcome in smoke(env_python, wheels, smoke_commands).items():
+                    if outcome != "ok" or name not in result.packages:
+                        result.packages[name] = outcome
+            result.ok = all(v == "ok" for v in result.packages.values())
+            if not result.ok:
+                bad = [f"{k}: {v}" for k, v in result.packages.items() if v != "ok"]
+                result.error = bad[0]
+    except CommandError as exc:
+        result.error = str(exc)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@dataclass(frozen=True)
+class PlatformResult:
+    platform: str
+    python: str
+    ok: bool
+    detail: str  # resolved pins, or why not
+
+
+def resolve_for_platform(platform: str, python_version: str, requirements: Sequence[str],
+                         target: str, fallback: str | None, cache_dir: Path) -> PlatformResult:
+    """Resolve (never install) the release for a foreign platform and Python."""
+    argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header",
+            "--no-annotate", "--python-platform", platform, "--python-version", python_version,
+            "--cache-dir", str(cache_dir), "--refresh", *index_args(target, fallback)]
+    proc = run(argv, env=clean_env(), check=False, input="\n".join(requirements) + "\n",
+               timeout=300)
+    if proc.returncode == 0:
+        pins = [line.strip() for line in proc.stdout.splitlines()
+                if line.strip() and not line.startswith("#")]
+        return PlatformResult(platform, python_version, True, f"{len(pins)} packages resolved")
+    reason = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    detail = " ".join(reason[:3])[:300] or f"uv exited {proc.returncode}"
+    return PlatformResult(platform, python_version, False, detail)
+
+
+def require_ok(results: Sequence[PythonResult]) -> None:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise InstallError(f"install-back failed on Python {failed[0].python}: {failed[0].error}")

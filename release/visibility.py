@@ -1,0 +1,83 @@
+"""Wait until an index shows every file of a release, with the hashes we built.
+
+Indexes answer uploads before every view shows the file (PyPI's CDN, mirrors, the JSON API
+lagging the simple API): installing straight away can fail or, worse, pick another file. So
+we poll the simple API until each file is listed with its sha256 and, where the index has a
+JSON API, until that agrees too; exponential backoff with jitter, a deadline, progress lines.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .errors import IndexServerError, InstallError
+from .index import IndexClient
+
+DEFAULT_DEADLINE = 600.0
+
+
+@dataclass(frozen=True)
+class Expected:
+    project: str
+    version: str
+    filename: str
+    sha256: str
+
+
+def missing_files(client: IndexClient, expected: Sequence[Expected]) -> list[str]:
+    """The files not (yet) visible with our hash: simple API first, then the JSON API."""
+    missing: list[str] = []
+    by_project: dict[str, list[Expected]] = {}
+    for item in expected:
+        by_project.setdefault(item.project, []).append(item)
+    for project, items in by_project.items():
+        listed = {f.filename: f.sha256 for f in client.files(project)}
+        for item in items:
+            seen = listed.get(item.filename)
+            if seen is None:
+                missing.append(item.filename)
+            elif seen and seen != item.sha256:
+                raise InstallError(f"{item.filename} on {client.simple_url} has sha256 "
+                                   f"{seen[:12]}…, not the {item.sha256[:12]}… we built; "
+                                   "release a new version")
+        if client.json_api and not missing:
+            for version in {i.version for i in items}:
+                document = client.json_release(project, version)
+                text = repr(document) if document else ""
+                missing += [f"{i.filename} (JSON API)" for i in items
+                            if i.version == version and i.filename not in text]
+    return missing
+
+
+def wait_until_visible(client: IndexClient, expected: Sequence[Expected], *,
+                       deadline: float = DEFAULT_DEADLINE, first_delay: float = 0.5,
+                       max_delay: float = 30.0,
+                       say: Callable[[str], None] = print) -> float:
+    """Poll until every expected file is visible; return the seconds it took."""
+    started = time.monotonic()
+    delay = first_delay
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            missing = missing_files(client, expected)
+        except IndexServerError as exc:
+            missing = [f"(index unreachable: {exc})"]
+        elapsed = time.monotonic() - started
+        if not missing:
+            if attempt > 1:
+                say(f"all {len(expected)} files visible after {elapsed:.1f} s")
+            return elapsed
+        if elapsed + delay > deadline:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                              if len(missing) > 5 else "")
+            raise InstallError(f"after {elapsed:.0f} s, {client.simple_url} still does not show "
+                               f"{len(missing)} file(s): {shown} (rerun to keep waiting, or raise "
+                               "the deadline with --wait)")
+        say(f"waiting for {len(missing)} of {len(expected)} files on the index "
+            f"({elapsed:.1f} s, next look in {delay:.1f} s)")
+        time.sleep(delay)
+        delay = min(max_delay, delay * 2) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter only
