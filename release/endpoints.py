@@ -1,0 +1,78 @@
+"""Where an index lives and how we log in: config, overridden by environment, never argv.
+
+For an index named `testpypi`: `TESTPYPI_UPLOAD_URL`, `TESTPYPI_SIMPLE_URL` and
+`TESTPYPI_JSON_URL` override its URLs (tests and the rehearsal point them at local devpi),
+`TESTPYPI_USERNAME` (default `__token__`) and the variable named by `token-env`
+(`TESTPYPI_TOKEN`) hold the credentials. A token never appears in output or records.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .config import Config
+from .errors import ConfigError, UploadError
+from .index import IndexClient
+from .secrets import register
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    upload_url: str
+    simple_url: str
+    json_api: str | None
+    production: bool
+    allow_prereleases: bool
+    token_env: str
+
+    def client(self) -> IndexClient:
+        return IndexClient(self.simple_url, self.json_api)
+
+    def credentials(self) -> tuple[str, str] | None:
+        """(username, password) from the environment; None means trusted publishing in CI."""
+        token = os.environ.get(self.token_env, "")
+        register(token)
+        if token:
+            return os.environ.get(f"{self._prefix}_USERNAME", "__token__"), token
+        if os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL"):
+            return None  # GitHub Actions with id-token: write: twine does trusted publishing
+        raise UploadError(f"no credentials for {self.name}: set {self.token_env} (an API token "
+                          "for this index) or run in CI with trusted publishing")
+
+    @property
+    def _prefix(self) -> str:
+        return self.name.upper().replace("-", "_")
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint(config: Config, name: str) -> Endpoint:
+    """The index `name` with environment overrides applied and its URLs checked."""
+    base = config.index(name)
+    prefix = name.upper().replace("-", "_")
+    upload = os.environ.get(f"{prefix}_UPLOAD_URL", base.upload_url)
+    simple = os.environ.get(f"{prefix}_SIMPLE_URL", base.simple_url)
+    json_api = os.environ.get(f"{prefix}_JSON_URL") or (
+        simple.rstrip("/").removesuffix("/simple") + "/pypi"
+        if simple.rstrip("/").endswith("pypi.org/simple") else None)
+    for url in (upload, simple):
+        scheme = urlsplit(url).scheme
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"index {name}: {url!r} is not an http(s) URL")
+        if scheme == "http" and not _is_loopback(url):
+            raise ConfigError(f"index {name}: {url} must use https (plain http is allowed "
+                              "only on loopback)")
+    return Endpoint(name, upload, simple, json_api, base.production, base.allow_prereleases,
+                    base.token_env)
