@@ -90,7 +90,9 @@ def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "UV_", "PYTHON", "VIRTUAL_ENV", "CONDA"))}
     env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PIP_NO_INPUT": "1",
-                "PYTHONNOUSERSITE": "1"})
+                "PYTHONNOUSERSITE": "1",
+                # Interpreters come from pythons.find, never from a download.
+                "UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON_PREFERENCE": "only-system"})
     return env
 
 

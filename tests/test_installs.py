@@ -1,0 +1,161 @@
+"""Install-back from real devpi indexes on 3.11, 3.12 and 3.13: proof, smoke, platforms, waits."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from release.errors import InstallError
+from release.index import IndexClient
+from release.installs import Wheel, install_back, resolve_for_platform
+from release.localindex import LocalDevpi, LocalIndex
+from release.proc import run
+from release.pythons import find_all
+from release.visibility import Expected, wait_until_visible
+from tests.proxy import FaultProxy
+from tests.repos import BIN, EXAMPLE
+
+PACKAGES = ("packages/skyline-core", "packages/skyline", "extensions/skyline-ext-structural")
+
+
+def uv_build(source: Path, out: Path) -> None:
+    run([str(BIN / "uv"), "build", "--no-config", "--quiet", "--out-dir", str(out), str(source)],
+        timeout=300)
+
+
+def variant(tmp: Path, package: str, old: str, new: str, name: str) -> Path:
+    """A copy of an example package with one text changed in every file (version or code)."""
+    copy = tmp / name
+    shutil.copytree(EXAMPLE / package, copy)
+    for path in copy.rglob("*"):
+        if path.is_file() and path.suffix in (".toml", ".py"):
+            path.write_text(path.read_text().replace(old, new))
+    return copy
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Our release (3 packages), an impostor with a higher version, a tampered twin."""
+    tmp = tmp_path_factory.mktemp("installs")
+    for package in PACKAGES:
+        uv_build(EXAMPLE / package, tmp / "ours")
+    uv_build(variant(tmp, "packages/skyline-core", "0.4.2", "99.0.0", "higher"), tmp / "higher")
+    uv_build(variant(tmp, "packages/skyline-core", "def main", "def main_tampered", "tampered"),
+             tmp / "tampered")
+    return {"ours": tmp / "ours", "higher": tmp / "higher", "tampered": tmp / "tampered"}
+
+
+def dists(directory: Path) -> list[Path]:
+    return sorted([*directory.glob("*.whl"), *directory.glob("*.tar.gz")])
+
+
+def wheels_in(directory: Path) -> list[Wheel]:
+    return [Wheel.read(p) for p in sorted(directory.glob("*.whl"))]
+
+
+Upload = Callable[..., object]
+
+
+def upload(twine_upload: Upload, index: LocalIndex, *files: Path) -> None:
+    done = twine_upload(index, *files)
+    assert getattr(done, "returncode", 1) == 0, getattr(done, "stdout", "") + getattr(
+        done, "stderr", "")
+
+
+def test_happy_path_on_every_python(built: dict[str, Path], local_index: LocalIndex,
+                                    twine_upload: Upload, tmp_path: Path) -> None:
+    upload(twine_upload, local_index, *dists(built["ours"]))
+    wheels = wheels_in(built["ours"])
+    pythons = find_all(("3.11", "3.12", "3.13"))
+    assert [p.wanted for p in pythons] == ["3.11", "3.12", "3.13"]
+    for python in pythons:
+        result = install_back(python, wheels, local_index.simple_url, None, tmp_path)
+        assert result.ok, result.error
+        assert result.packages == {"skyline": "ok", "skyline-core": "ok",
+                                   "skyline-ext-structural": "ok"}
+        assert result.interpreter.endswith(f"python{python.wanted}")
+
+
+def test_fallback_index_with_a_higher_version_is_never_used(
+        built: dict[str, Path], devpi: LocalDevpi, twine_upload: Upload, tmp_path: Path) -> None:
+    target, fallback = devpi.create_index("target"), devpi.create_index("impostor")
+    upload(twine_upload, target, *dists(built["ours"]))
+    upload(twine_upload, fallback, *dists(built["higher"]))
+    python = find_all(("3.12",))[0]
+    # ext-structural asks for skyline-core>=0.4: 99.0.0 on the fallback satisfies it too.
+    wheels = [w for w in wheels_in(built["ours"]) if w.name != "skyline"]
+    result = install_back(python, wheels, target.simple_url, fallback.simple_url, tmp_path)
+    assert result.ok, result.error
+    assert result.packages["skyline-core"] == "ok"  # 0.4.2, our file, proven by hash
+
+
+def test_installed_files_that_differ_from_the_build_are_detected(
+        built: dict[str, Path], local_index: LocalIndex, twine_upload: Upload,
+        tmp_path: Path) -> None:
+    # What the index has differs from what we built:
+    upload(twine_upload, local_index, *sorted(built["tampered"].glob("*.whl")))
+    ours = [w for w in wheels_in(built["ours"]) if w.name == "skyline-core"]  # what we built
+    result = install_back(find_all(("3.11",))[0], ours, local_index.simple_url, None, tmp_path)
+    assert not result.ok
+    assert result.packages["skyline-core"].startswith("1 installed file(s) differ from the "
+                                                      "built wheel, e.g. skyline_core/cli.py")
+
+
+def test_missing_interpreter_is_named() -> None:
+    with pytest.raises(InstallError, match=r"Python 3\.99 is configured for install-back but "
+                                           "was not found"):
+        find_all(("3.11", "3.99"))
+    assert [p.wanted for p in find_all(("3.11", "3.99"), optional=("3.99",))] == ["3.11"]
+
+
+def test_platform_report_names_what_cannot_resolve(
+        built: dict[str, Path], local_index: LocalIndex, twine_upload: Upload,
+        tmp_path: Path) -> None:
+    windows_only = variant(tmp_path, "packages/skyline-core", 'name = "skyline-core"',
+                           'name = "skyline-core"\ndependencies = '
+                           '["no-such-package-rt; sys_platform == \'win32\'"]', "winonly")
+    uv_build(windows_only, tmp_path / "dist")
+    upload(twine_upload, local_index, *dists(tmp_path / "dist"))
+    requirements = ["skyline-core==0.4.2"]
+    linux = resolve_for_platform("x86_64-manylinux_2_28", "3.12", requirements,
+                                 local_index.simple_url, None, tmp_path / "cache")
+    windows = resolve_for_platform("windows", "3.12", requirements, local_index.simple_url,
+                                   None, tmp_path / "cache")
+    assert linux.ok and linux.detail == "1 packages resolved"
+    assert not windows.ok
+    assert "no-such-package-rt" in windows.detail
+
+
+def test_wait_sees_files_that_appear_late_and_fails_clearly_past_the_deadline(
+        built: dict[str, Path], devpi: LocalDevpi, local_index: LocalIndex,
+        twine_upload: Upload) -> None:
+    files = dists(built["ours"])
+    upload(twine_upload, local_index, *files)
+    from release.builds import sha256_of
+    from release.installs import Wheel as W  # noqa: N814
+
+    expected = []
+    for path in files:
+        version = "0.4.2" if "skyline-core" in path.name or "skyline-0" in path.name else "1.2.0"
+        project = W.read(path).name if path.suffix == ".whl" else \
+            path.name.rsplit("-", 1)[0].replace("_", "-")
+        expected.append(Expected(project, version, path.name, sha256_of(path)))
+    proxy = FaultProxy(devpi.url)
+    with proxy.running():
+        client = IndexClient(proxy.translate(local_index.simple_url))
+        proxy.faults.hide_until = time.monotonic() + 2.0
+        said: list[str] = []
+        waited = wait_until_visible(client, expected, deadline=20, first_delay=0.3,
+                                    say=said.append)
+        assert 1.5 < waited < 10
+        assert said[0].startswith(f"waiting for {len(expected)} of {len(expected)} files")
+        proxy.faults.hide_until = time.monotonic() + 30.0
+        with pytest.raises(InstallError) as info:
+            wait_until_visible(client, expected, deadline=1.0, first_delay=0.2, say=said.append)
+        message = str(info.value)
+        assert "still does not show 6 file(s)" in message
+        assert files[0].name in message
