@@ -83,6 +83,7 @@ class PythonResult:
     seconds: float
     packages: dict[str, str] = field(default_factory=dict)  # name -> "ok" or the failure
     error: str = ""
+    environment: str = ""  # the environment's python, kept until the caller's workdir goes
 
 
 def clean_env() -> dict[str, str]:
@@ -215,6 +216,7 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], target: str,
                 argv.append("--no-deps")
             argv += [f"{w.name}=={w.version}" for w in wheels]
             run(argv, env=clean_env(), timeout=600)
+            result.environment = str(env_python)
             result.packages = prove_installed(env_python, wheels)
             if all(v == "ok" for v in result.packages.values()):
                 for name, outcome in smoke(env_python, wheels, smoke_commands).items():

@@ -1,0 +1,167 @@
+"""Verify a release on an index: visible, installable on every Python, ours, resolvable.
+
+The same checks serve TestPyPI (before production) and PyPI (after): wait until every file
+shows with our sha256, install back on each configured Python in a fresh environment and prove
+the installed files are the built ones, check bundles pin exactly the versions released, and
+resolve for foreign platforms without installing.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from .builds import Manifest
+from .endpoints import Endpoint
+from .errors import InstallError
+from .installs import (
+    PlatformResult,
+    PythonResult,
+    Wheel,
+    clean_env,
+    install_back,
+    resolve_for_platform,
+)
+from .proc import run
+from .pythons import Interpreter
+from .visibility import Expected, wait_until_visible
+
+
+@dataclass
+class Report:
+    """What was verified where: the summary people read and the record keeps."""
+
+    index: str
+    releases: list[str]  # "core 0.5.0"
+    waited: float | None = None
+    pythons: list[PythonResult] = field(default_factory=list)
+    platforms: list[PlatformResult] = field(default_factory=list)
+    pin_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (all(p.ok for p in self.pythons) and all(p.ok for p in self.platforms)
+                and not self.pin_problems)
+
+    def table(self) -> str:
+        lines = [f"verification on {self.index}: {', '.join(self.releases)}"]
+        if self.waited is not None:
+            lines.append(f"  visible after {self.waited:.1f} s")
+        names = sorted({n for r in self.pythons for n in r.packages})
+        if self.pythons:
+            header = "  package".ljust(34) + "".join(f"{r.python:>10}" for r in self.pythons)
+            lines.append(header)
+            for name in names:
+                row = f"  {name}".ljust(34)
+                row += "".join(f"{'ok' if r.packages.get(name) == 'ok' else 'FAIL':>10}"
+                               for r in self.pythons)
+                lines.append(row)
+            for r in self.pythons:
+                if not r.ok:
+                    lines.append(f"  Python {r.python}: {r.error}")
+        for p in self.platforms:
+            lines.append(f"  platform {p.platform:24} py{p.python:6} "
+                         f"{'ok' if p.ok else 'FAIL'}  {p.detail}")
+        lines += [f"  pin: {problem}" for problem in self.pin_problems]
+        lines.append("  result: " + ("ok" if self.ok else "FAILED"))
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, object]:
+        return {"index": self.index, "releases": self.releases, "waited": self.waited,
+                "ok": self.ok,
+                "pythons": [{"python": r.python, "interpreter": r.interpreter, "ok": r.ok,
+                             "seconds": round(r.seconds, 3), "packages": r.packages,
+                             "error": r.error} for r in self.pythons],
+                "platforms": [{"platform": p.platform, "python": p.python, "ok": p.ok,
+                               "detail": p.detail} for p in self.platforms],
+                "pin_problems": self.pin_problems}
+
+
+def expected_files(manifests: Sequence[Manifest]) -> list[Expected]:
+    return [Expected(a.package, a.version, a.filename, a.sha256)
+            for m in manifests for a in m.artifacts]
+
+
+def wheels_of(manifests: Sequence[Manifest]) -> list[Wheel]:
+    return [Wheel.read(m.directory / a.filename) for m in manifests for a in m.artifacts
+            if a.kind == "wheel"]
+
+
+_REQUIRES = """
+import json, sys, importlib.metadata as md
+print(json.dumps({n: md.distribution(n).requires or [] for n in sys.argv[1:]}))
+"""
+
+
+def pin_problems(python: Path, wheels: Sequence[Wheel]) -> list[str]:
+    """Installed metadata must pin our own packages at exactly the versions released."""
+    released = {w.name: w.version for w in wheels}
+    requires = json.loads(run([str(python), "-c", _REQUIRES, *released], env=clean_env()).stdout)
+    problems = []
+    for name, reqs in requires.items():
+        for text in reqs:
+            req = Requirement(text)
+            other = canonicalize_name(req.name)
+            exact = [s for s in req.specifier if s.operator in ("==", "===")]
+            if other in released and exact and any(s.version != released[other] for s in exact):
+                problems.append(f"{name} requires {text}, but {other} {released[other]} "
+                                "was released")
+    return problems
+
+
+def verify(manifests: Sequence[Manifest], target: Endpoint, fallback: str | None,
+           pythons: Sequence[Interpreter], platforms: Sequence[str], *,
+           production: bool = False, wait: bool = True, deadline: float = 600.0,
+           say: Callable[[str], None] = print,
+           smoke_commands: Sequence[Sequence[str]] = ()) -> Report:
+    """Run every check; the report says what passed (raise with `require`)."""
+    report = Report(target.name, [f"{m.train} {m.version}" for m in manifests])
+    wheels = wheels_of(manifests)
+    if wait:
+        with target.client() as client:
+            report.waited = wait_until_visible(client, expected_files(manifests),
+                                               deadline=deadline, say=say)
+    with tempfile.TemporaryDirectory(prefix="release-verify-") as tmp:
+        workdir = Path(tmp)
+        cache = workdir / "uv-cache"
+        for python in pythons:
+            say(f"install-back on Python {python.wanted} ({python.path})")
+            if production:  # every exact artifact on its own first: all of them are there
+                exact = install_back(python, wheels, target.simple_url, None, workdir,
+                                     no_deps=True, cache_dir=cache)
+                if not exact.ok:
+                    report.pythons.append(exact)
+                    continue
+            result = install_back(python, wheels, target.simple_url, fallback, workdir,
+                                  cache_dir=cache, smoke_commands=smoke_commands)
+            report.pythons.append(result)
+        if report.pythons and all(r.ok for r in report.pythons):
+            report.pin_problems = pin_problems(Path(report.pythons[0].environment), wheels)
+        requirements = [f"{w.name}=={w.version}" for w in wheels]
+        jobs = [(platform, python.wanted) for platform in platforms for python in pythons]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            report.platforms = list(pool.map(
+                lambda job: resolve_for_platform(job[0], job[1], requirements,
+                                                 target.simple_url, fallback, cache),
+                jobs))
+    return report
+
+
+def require(report: Report) -> None:
+    if not report.ok:
+        failed = [r for r in report.pythons if not r.ok]
+        if failed:
+            raise InstallError(f"install-back from {report.index} failed on Python "
+                               f"{failed[0].python}: {failed[0].error}")
+        if report.pin_problems:
+            raise InstallError(report.pin_problems[0])
+        bad = next(p for p in report.platforms if not p.ok)
+        raise InstallError(f"{report.index}: the release does not resolve for {bad.platform} "
+                           f"on Python {bad.python}: {bad.detail}")
