@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from . import lockfile
+from . import git, lockfile
 from .check import problems, train_version
 from .config import Config, Train
 from .edits import FileEdit, LineChange, apply, line_changes
 from .errors import ReleaseError
 from .locations import Scan, Spot, new_requirement, parse_loose, rewrite, scan
+from .preflight import preflight
 from .versions import Written, bump
 
 
@@ -77,10 +79,33 @@ def plan_change(config: Config, train: Train, new_text: str | None = None, *,
     return Plan(train, old, new, tuple(edits), lockfile.has_lock(config.root))
 
 
-def apply_plan(config: Config, plan: Plan) -> None:
-    """Write the plan; if anything fails (uv lock included), every file is as before."""
-    after = (lambda: lockfile.relock(config.root)) if plan.relock else None
+def apply_plan(config: Config, plan: Plan, then: Callable[[], None] | None = None) -> None:
+    """Write the plan; if anything fails (uv lock included, and `then`, e.g. the release
+    commit, which runs last), every file is as before."""
+    def after() -> None:
+        if plan.relock:
+            lockfile.relock(config.root)
+        if then is not None:
+            then()
+
     apply(config.root, plan.edits, after=after, after_touches=[lockfile.LOCK])
+
+
+def commit_message(config: Config, plan: Plan) -> str:
+    v = plan.new.version
+    minor = v.release[1] if len(v.release) > 1 else 0
+    return config.commit_message.format(train=plan.train.name, version=plan.new.text,
+                                        major=v.major, minor=minor)
+
+
+def apply_and_commit(config: Config, plan: Plan) -> str:
+    """Write the plan and commit exactly the files it touched (never `git add -A`: other
+    local edits stay out and untouched). A failed commit rolls the edits back."""
+    made: list[str] = []
+    message = commit_message(config, plan)
+    apply_plan(config, plan, then=lambda: made.append(
+        git.commit_paths(config.root, plan.paths, message)))
+    return made[0]
 
 
 def describe(plan: Plan, dry_run: bool) -> str:
@@ -99,8 +124,9 @@ def describe(plan: Plan, dry_run: bool) -> str:
 
 
 def run_bump(root: Path, train: str | None, part: str | None, to: str | None,
-             dry_run: bool) -> str:
-    """`invoke bump`: plan, print, and unless dry-run apply."""
+             dry_run: bool, commit: bool = False) -> str:
+    """`invoke bump`: plan, print, and unless dry-run apply (and with `commit`, preflight
+    for the new version, then commit exactly the planned files)."""
     from .config import load
 
     config = load(root)
@@ -109,6 +135,12 @@ def run_bump(root: Path, train: str | None, part: str | None, to: str | None,
             raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)})")
         train = next(iter(config.trains))
     plan = plan_change(config, config.train(train), to, part=part)
-    if not dry_run:
-        apply_plan(config, plan)
+    if dry_run:
+        return describe(plan, dry_run)
+    if commit:
+        preflight(config, plan.train, plan.new.text, only=plan.paths)
+        sha = apply_and_commit(config, plan)
+        return describe(plan, dry_run) + f"\ncommitted {git.short(sha)}: " \
+            f"{commit_message(config, plan)}"
+    apply_plan(config, plan)
     return describe(plan, dry_run)

@@ -21,8 +21,10 @@ from invoke.program import Program
 from invoke.tasks import task
 
 from . import __version__
+from .branching import run_branch, run_cut_beta, run_final, run_freeze
 from .bump import run_bump
 from .errors import ReleaseError
+from .preflight import check_tag, run_preflight, run_push, run_tag
 from .secrets import redact
 from .status import render_status, run_check
 
@@ -54,19 +56,22 @@ REPO_HELP = "repository to work on (default: current directory)"
 @task(help={"part": "major, minor, patch, pre, alpha, beta, rc, dev, post or release",
             "train": "train to bump (needed when the repo has several)",
             "to": "explicit new version instead of --part",
-            "dry_run": "print the plan, write nothing", "repo": REPO_HELP})
+            "dry_run": "print the plan, write nothing",
+            "commit": "preflight, then commit exactly the changed files (release commit)",
+            "repo": REPO_HELP})
 @user_errors
 def bump(ctx: Context, part: str | None = None, train: str | None = None, to: str | None = None,
-         dry_run: bool = False, repo: str | None = None) -> None:
+         dry_run: bool = False, commit: bool = False, repo: str | None = None) -> None:
     """Plan and apply a version change across every file of a train."""
-    print(run_bump(_repo(ctx, repo), train, part, to, dry_run))
+    print(run_bump(_repo(ctx, repo), train, part, to, dry_run, commit=commit))
 
 
-@task(help={"repo": REPO_HELP})
+@task(help={"tag": "also: this tag names the version the files carry (CI on a tag push)",
+            "repo": REPO_HELP})
 @user_errors
-def check(ctx: Context, repo: str | None = None) -> None:
+def check(ctx: Context, tag: str | None = None, repo: str | None = None) -> None:
     """Every file agrees with its train's version; pins and uv.lock agree (CI gate)."""
-    print(run_check(_repo(ctx, repo)))
+    print(check_tag(_repo(ctx, repo), tag) if tag else run_check(_repo(ctx, repo)))
 
 
 @task(help={"repo": REPO_HELP})
@@ -76,7 +81,74 @@ def status(ctx: Context, repo: str | None = None) -> None:
     print(render_status(_repo(ctx, repo)))
 
 
-namespace = Collection(bump, check, status)
+TRAIN_HELP = "train (needed when the repo has several)"
+SIGN_HELP = "sign the tag (default: when git's tag.gpgSign is set; GPG or SSH)"
+
+
+@task(help={"train": TRAIN_HELP, "part": "check the version --part would make",
+            "to": "check this version", "repo": REPO_HELP})
+@user_errors
+def preflight(ctx: Context, train: str | None = None, part: str | None = None,
+              to: str | None = None, repo: str | None = None) -> None:
+    """Clean tree, release branch, level with upstream, new version and a free tag."""
+    print(run_preflight(_repo(ctx, repo), train, part, to))
+
+
+@task(help={"train": TRAIN_HELP, "sign": SIGN_HELP, "repo": REPO_HELP})
+@user_errors
+def tag(ctx: Context, train: str | None = None, sign: bool = False,
+        repo: str | None = None) -> None:
+    """Tag HEAD with the train's version (annotated; never moves an existing tag)."""
+    print(run_tag(_repo(ctx, repo), train, sign))
+
+
+@task(help={"train": TRAIN_HELP, "branch": "branch to push (default: the current one)",
+            "tag": "tag to push (default: the train's newest tag on the branch)",
+            "remote": "remote (default: the branch's upstream remote, else origin)",
+            "repo": REPO_HELP})
+@user_errors
+def push(ctx: Context, train: str | None = None, branch: str | None = None,
+         tag: str | None = None, remote: str | None = None, repo: str | None = None) -> None:
+    """Push the branch and the release tag together (git push --atomic)."""
+    print(run_push(_repo(ctx, repo), train, branch, tag, remote))
+
+
+@task(name="branch", help={"train": TRAIN_HELP, "part": "name it for the version --part makes",
+                           "to": "name it for this version", "repo": REPO_HELP})
+@user_errors
+def branch_(ctx: Context, train: str | None = None, part: str | None = None,
+            to: str | None = None, repo: str | None = None) -> None:
+    """Create release/<train>-v<version> from an up-to-date main and switch to it."""
+    print(run_branch(_repo(ctx, repo), train, part, to))
+
+
+@task(help={"train": TRAIN_HELP, "repo": REPO_HELP})
+@user_errors
+def freeze(ctx: Context, train: str | None = None, repo: str | None = None) -> None:
+    """Beta-branch model: main into rc; main moves to the next minor's .dev1."""
+    print(run_freeze(_repo(ctx, repo), train))
+
+
+@task(help={"train": TRAIN_HELP, "branch": "version branch to release the next beta from",
+            "sign": SIGN_HELP, "repo": REPO_HELP})
+@user_errors
+def cut_beta(ctx: Context, train: str | None = None, branch: str | None = None,
+             sign: bool = False, repo: str | None = None) -> None:
+    """Beta-branch model: release the next beta (first: create X.Y from rc)."""
+    print(run_cut_beta(_repo(ctx, repo), train, branch, sign))
+
+
+@task(help={"train": TRAIN_HELP, "branch": "version branch (default: the current one)",
+            "sign": SIGN_HELP, "repo": REPO_HELP})
+@user_errors
+def final(ctx: Context, train: str | None = None, branch: str | None = None,
+          sign: bool = False, repo: str | None = None) -> None:
+    """Beta-branch model: release X.Y.Z from its version branch, move on to the next b1."""
+    print(run_final(_repo(ctx, repo), train, branch, sign))
+
+
+namespace = Collection(bump, check, status, preflight, tag, push, branch_, freeze, cut_beta,
+                       final)
 
 
 class ReleaseProgram(Program):
