@@ -1,0 +1,165 @@
+"""The release record: one JSON journal per train and version, the audit trail of a release.
+
+`.release/<train>-<version>.json` holds every step's inputs, outputs, timings and errors, the
+artifacts with their sha256, the indexes used and what was verified where. It is written
+atomically after every change (a temporary file, fsync, rename), so a crash or a full disk
+leaves the previous record intact; a rerun reads it and resumes at the first unfinished step.
+Secrets are redacted before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ReleaseError
+from .secrets import redact
+
+DIRECTORY = ".release"
+FORMAT = 1
+
+# The release, in order. Each step runs only when the ones before it are done.
+STEPS = ("preflight", "bump", "commit", "tag", "build", "testpypi-upload", "testpypi-verify",
+         "pypi-upload", "pypi-verify", "downstream", "notes")
+
+
+def _scrub(value: Any) -> Any:
+    """Redact every string in a JSON-able value."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {str(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass
+class Record:
+    """The journal of one train's release of one version."""
+
+    root: Path
+    train: str
+    version: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.root / DIRECTORY / f"{self.train}-{self.version}.json"
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def step(self, name: str) -> dict[str, Any]:
+        steps: dict[str, dict[str, Any]] = self.data.setdefault("steps", {})
+        return steps.setdefault(name, {"status": "pending"})
+
+    def done(self, name: str) -> bool:
+        return bool(self.data.get("steps", {}).get(name, {}).get("status") == "done")
+
+    def outputs(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.data.get("steps", {}).get(name, {}).get("outputs", {})
+        return result
+
+    def next_step(self) -> str | None:
+        return next((s for s in STEPS if not self.done(s)), None)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = _scrub(value)
+        self.save()
+
+    def begin(self, name: str, inputs: Mapping[str, Any]) -> None:
+        """Start (or restart) a step. Inputs of a step that already finished must not change."""
+        step = self.step(name)
+        if step.get("status") == "done" and step.get("inputs") != _scrub(dict(inputs)):
+            raise ReleaseError(f"step {name} of {self.train} {self.version} already finished with "
+                               "other inputs; a finished step is never redone differently "
+                               f"(see {self.path})")
+        step.update({"status": "running", "inputs": _scrub(dict(inputs)), "started": now(),
+                     "attempts": int(step.get("attempts", 0)) + 1})
+        step.pop("error", None)
+        self.save()
+
+    def finish(self, name: str, outputs: Mapping[str, Any], seconds: float) -> None:
+        step = self.step(name)
+        step.update({"status": "done", "outputs": _scrub(dict(outputs)), "finished": now(),
+                     "seconds": round(seconds, 3)})
+        self.save()
+
+    def fail(self, name: str, error: str, seconds: float) -> None:
+        step = self.step(name)
+        step.update({"status": "failed", "error": redact(error), "finished": now(),
+                     "seconds": round(seconds, 3)})
+        self.save()
+
+    @contextmanager
+    def running(self, name: str, inputs: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Journal one step: yields a dict the step fills with its outputs."""
+        self.begin(name, inputs)
+        started = time.monotonic()
+        outputs: dict[str, Any] = {}
+        try:
+            yield outputs
+        except BaseException as exc:
+            self.fail(name, str(exc) or type(exc).__name__, time.monotonic() - started)
+            raise
+        self.finish(name, outputs, time.monotonic() - started)
+
+    def save(self) -> None:
+        """Write atomically: the old record stays whole if anything fails on the way."""
+        self.data.update({"format": FORMAT, "train": self.train, "version": self.version,
+                          "updated": now()})
+        self.data.setdefault("created", self.data["updated"])
+        text = json.dumps(self.data, indent=2, sort_keys=False) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.path.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="utf-8")  # records never end up in a commit
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def load(root: Path, train: str, version: str) -> Record:
+    """The record of that release (a new, empty one if none exists yet)."""
+    record = Record(root, train, version)
+    if record.path.exists():
+        try:
+            record.data = json.loads(record.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ReleaseError(f"{record.path}: unreadable release record ({exc})") from None
+        if record.data.get("format") != FORMAT:
+            raise ReleaseError(f"{record.path}: unknown record format {record.data.get('format')}")
+    return record
+
+
+def all_records(root: Path) -> list[Record]:
+    """Every release record in the repository, oldest first."""
+    found = []
+    for path in sorted((root / DIRECTORY).glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("format") == FORMAT:
+            found.append(Record(root, str(data["train"]), str(data["version"]), data))
+    return sorted(found, key=lambda r: str(r.data.get("created", "")))
