@@ -20,3 +20,9 @@ def _run(session: nox.Session, func_name: str) -> None:
     code = getattr(sessions, func_name)(list(session.posargs))
     if code:
         session.error(f"{func_name} failed")
+
+
+@nox.session(name="build")
+def build(session: nox.Session) -> None:
+    """Build the selected trains' sdists and wheels from a clean worktree; manifest with sha256."""
+    _run(session, "build")

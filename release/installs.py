@@ -97,11 +97,13 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def index_args(target: str, fallback: str | None) -> list[str]:
-    """Target first; the fallback only for names the target does not have at all."""
-    args = ["--index", target, "--index-strategy", "first-index"]
-    args += ["--default-index", fallback] if fallback else ["--default-index", target]
-    return args
+def index_args(indexes: Sequence[str]) -> list[str]:
+    """In priority order: uv's first-index strategy takes a name only from the first index
+    that has it, so a later (fallback) index can never supply one of the target's names."""
+    args = ["--index-strategy", "first-index"]
+    for url in indexes[:-1]:
+        args += ["--index", url]
+    return [*args, "--default-index", indexes[-1]]
 
 
 @contextmanager
@@ -198,11 +200,12 @@ def smoke(python: Path, wheels: Sequence[Wheel], commands: Sequence[Sequence[str
     return result
 
 
-def install_back(python: Interpreter, wheels: Sequence[Wheel], target: str,
-                 fallback: str | None, workdir: Path, *, no_deps: bool = False,
+def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence[str],
+                 workdir: Path, *, no_deps: bool = False,
                  cache_dir: Path | None = None,
                  smoke_commands: Sequence[Sequence[str]] = ()) -> PythonResult:
-    """Install name==version of every wheel from `target` on `python`; prove; smoke."""
+    """Install name==version of every wheel from indexes[0] (the target; later indexes only
+    for what it lacks) on `python`, prove the files are the built ones, then smoke-test."""
     started = time.monotonic()
     result = PythonResult(python.wanted, str(python.path), ok=False, seconds=0.0)
     cache = cache_dir or workdir / "uv-cache"
@@ -211,7 +214,7 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], target: str,
             argv = [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python",
                     str(env_python), "--cache-dir", str(cache), "--refresh",
                     "--only-binary", ":all:" if no_deps else ",".join(w.name for w in wheels),
-                    *index_args(target, fallback)]
+                    *index_args(indexes[:1] if no_deps else indexes)]
             if no_deps:
                 argv.append("--no-deps")
             argv += [f"{w.name}=={w.version}" for w in wheels]
@@ -241,11 +244,11 @@ class PlatformResult:
 
 
 def resolve_for_platform(platform: str, python_version: str, requirements: Sequence[str],
-                         target: str, fallback: str | None, cache_dir: Path) -> PlatformResult:
+                         indexes: Sequence[str], cache_dir: Path) -> PlatformResult:
     """Resolve (never install) the release for a foreign platform and Python."""
     argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header",
             "--no-annotate", "--python-platform", platform, "--python-version", python_version,
-            "--cache-dir", str(cache_dir), "--refresh", *index_args(target, fallback)]
+            "--cache-dir", str(cache_dir), "--refresh", *index_args(indexes)]
     proc = run(argv, env=clean_env(), check=False, input="\n".join(requirements) + "\n",
                timeout=300)
     if proc.returncode == 0:

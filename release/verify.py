@@ -116,13 +116,14 @@ def pin_problems(python: Path, wheels: Sequence[Wheel]) -> list[str]:
     return problems
 
 
-def verify(manifests: Sequence[Manifest], target: Endpoint, fallback: str | None,
+def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[str],
            pythons: Sequence[Interpreter], platforms: Sequence[str], *,
            production: bool = False, wait: bool = True, deadline: float = 600.0,
            say: Callable[[str], None] = print,
            smoke_commands: Sequence[Sequence[str]] = ()) -> Report:
     """Run every check; the report says what passed (raise with `require`)."""
     report = Report(target.name, [f"{m.train} {m.version}" for m in manifests])
+    indexes = [target.simple_url, *fallbacks]
     wheels = wheels_of(manifests)
     if wait:
         with target.client() as client:
@@ -134,13 +135,13 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallback: str | None
         for python in pythons:
             say(f"install-back on Python {python.wanted} ({python.path})")
             if production:  # every exact artifact on its own first: all of them are there
-                exact = install_back(python, wheels, target.simple_url, None, workdir,
-                                     no_deps=True, cache_dir=cache)
+                exact = install_back(python, wheels, indexes, workdir, no_deps=True,
+                                     cache_dir=cache)
                 if not exact.ok:
                     report.pythons.append(exact)
                     continue
-            result = install_back(python, wheels, target.simple_url, fallback, workdir,
-                                  cache_dir=cache, smoke_commands=smoke_commands)
+            result = install_back(python, wheels, indexes, workdir, cache_dir=cache,
+                                  smoke_commands=smoke_commands)
             report.pythons.append(result)
         if report.pythons and all(r.ok for r in report.pythons):
             report.pin_problems = pin_problems(Path(report.pythons[0].environment), wheels)
@@ -148,8 +149,7 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallback: str | None
         jobs = [(platform, python.wanted) for platform in platforms for python in pythons]
         with ThreadPoolExecutor(max_workers=4) as pool:
             report.platforms = list(pool.map(
-                lambda job: resolve_for_platform(job[0], job[1], requirements,
-                                                 target.simple_url, fallback, cache),
+                lambda job: resolve_for_platform(job[0], job[1], requirements, indexes, cache),
                 jobs))
     return report
 

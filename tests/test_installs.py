@@ -73,7 +73,7 @@ def test_happy_path_on_every_python(built: dict[str, Path], local_index: LocalIn
     pythons = find_all(("3.11", "3.12", "3.13"))
     assert [p.wanted for p in pythons] == ["3.11", "3.12", "3.13"]
     for python in pythons:
-        result = install_back(python, wheels, local_index.simple_url, None, tmp_path)
+        result = install_back(python, wheels, [local_index.simple_url], tmp_path)
         assert result.ok, result.error
         assert result.packages == {"skyline": "ok", "skyline-core": "ok",
                                    "skyline-ext-structural": "ok"}
@@ -88,7 +88,7 @@ def test_fallback_index_with_a_higher_version_is_never_used(
     python = find_all(("3.12",))[0]
     # ext-structural asks for skyline-core>=0.4: 99.0.0 on the fallback satisfies it too.
     wheels = [w for w in wheels_in(built["ours"]) if w.name != "skyline"]
-    result = install_back(python, wheels, target.simple_url, fallback.simple_url, tmp_path)
+    result = install_back(python, wheels, [target.simple_url, fallback.simple_url], tmp_path)
     assert result.ok, result.error
     assert result.packages["skyline-core"] == "ok"  # 0.4.2, our file, proven by hash
 
@@ -99,7 +99,7 @@ def test_installed_files_that_differ_from_the_build_are_detected(
     # What the index has differs from what we built:
     upload(twine_upload, local_index, *sorted(built["tampered"].glob("*.whl")))
     ours = [w for w in wheels_in(built["ours"]) if w.name == "skyline-core"]  # what we built
-    result = install_back(find_all(("3.11",))[0], ours, local_index.simple_url, None, tmp_path)
+    result = install_back(find_all(("3.11",))[0], ours, [local_index.simple_url], tmp_path)
     assert not result.ok
     assert result.packages["skyline-core"].startswith("1 installed file(s) differ from the "
                                                       "built wheel, e.g. skyline_core/cli.py")
@@ -122,9 +122,9 @@ def test_platform_report_names_what_cannot_resolve(
     upload(twine_upload, local_index, *dists(tmp_path / "dist"))
     requirements = ["skyline-core==0.4.2"]
     linux = resolve_for_platform("x86_64-manylinux_2_28", "3.12", requirements,
-                                 local_index.simple_url, None, tmp_path / "cache")
-    windows = resolve_for_platform("windows", "3.12", requirements, local_index.simple_url,
-                                   None, tmp_path / "cache")
+                                 [local_index.simple_url], tmp_path / "cache")
+    windows = resolve_for_platform("windows", "3.12", requirements, [local_index.simple_url],
+                                   tmp_path / "cache")
     assert linux.ok and linux.detail == "1 packages resolved"
     assert not windows.ok
     assert "no-such-package-rt" in windows.detail
