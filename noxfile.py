@@ -26,3 +26,27 @@ def _run(session: nox.Session, func_name: str) -> None:
 def build(session: nox.Session) -> None:
     """Build the selected trains' sdists and wheels from a clean worktree; manifest with sha256."""
     _run(session, "build")
+
+
+@nox.session(name="testpypi")
+def testpypi(session: nox.Session) -> None:
+    """Upload to TestPyPI, wait, install back on each Python, resolve for each platform."""
+    _run(session, "testpypi")
+
+
+@nox.session(name="pypi")
+def pypi(session: nox.Session) -> None:
+    """Upload a verified final/post to PyPI from its tag, then verify it there."""
+    _run(session, "pypi")
+
+
+@nox.session(name="verify")
+def verify(session: nox.Session) -> None:
+    """Production install-back: exact --no-deps installs, pins, Pythons and platforms."""
+    _run(session, "verify")
+
+
+@nox.session(name="rehearse")
+def rehearse(session: nox.Session) -> None:
+    """The whole release end to end on a scratch clone against local devpi indexes."""
+    _run(session, "rehearse")

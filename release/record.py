@@ -26,8 +26,8 @@ DIRECTORY = ".release"
 FORMAT = 1
 
 # The release, in order. Each step runs only when the ones before it are done.
-STEPS = ("preflight", "bump", "commit", "tag", "build", "testpypi-upload", "testpypi-verify",
-         "pypi-upload", "pypi-verify", "downstream", "notes")
+STEPS = ("preflight", "bump", "commit", "tag", "push", "build", "testpypi-upload",
+         "testpypi-verify", "pypi-upload", "pypi-verify", "downstream", "notes")
 
 
 def _scrub(value: Any) -> Any:
@@ -80,13 +80,18 @@ class Record:
         self.data[key] = _scrub(value)
         self.save()
 
-    def begin(self, name: str, inputs: Mapping[str, Any]) -> None:
-        """Start (or restart) a step. Inputs of a step that already finished must not change."""
+    def check_inputs(self, name: str, inputs: Mapping[str, Any]) -> None:
+        """A finished step is never redone, nor reused, with other inputs."""
         step = self.step(name)
         if step.get("status") == "done" and step.get("inputs") != _scrub(dict(inputs)):
             raise ReleaseError(f"step {name} of {self.train} {self.version} already finished with "
                                "other inputs; a finished step is never redone differently "
                                f"(see {self.path})")
+
+    def begin(self, name: str, inputs: Mapping[str, Any]) -> None:
+        """Start (or restart) a step. Inputs of a step that already finished must not change."""
+        self.check_inputs(name, inputs)
+        step = self.step(name)
         step.update({"status": "running", "inputs": _scrub(dict(inputs)), "started": now(),
                      "attempts": int(step.get("attempts", 0)) + 1})
         step.pop("error", None)

@@ -81,3 +81,111 @@ def build(argv: Sequence[str]) -> int:
         print(f"{m.train} {m.version}: {len(m.artifacts)} files from {m.commit[:12]} "
               f"({seconds:.1f} s of backend time{checked}) -> {m.path}")
     return 0
+
+
+def _release_for(argv: Sequence[str], prog: str, description: str) -> tuple[object, object]:
+    """Parse the options the index sessions share and assemble a Release of current versions."""
+    from .check import train_version
+    from .config import load
+    from .endpoints import endpoint
+    from .locations import scan
+    from .pipeline import Release, dependency_order
+    from .pythons import find_all
+    from .record import load as load_record
+
+    parser = _parser(prog, description)
+    parser.add_argument("--dist", type=Path, default=None,
+                        help="where nox -s build put <train>-<version>/ (default: <repo>/dist)")
+    parser.add_argument("--python", action="append", default=None,
+                        help="install-back interpreter (repeatable; default: config pythons)")
+    parser.add_argument("--platform", action="append", default=None,
+                        help="foreign platform to resolve for (repeatable; default: config)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="do not wait for the index to show every file")
+    parser.add_argument("--wait", type=float, default=600.0,
+                        help="seconds to wait for the index to show every file (default 600)")
+    args = parser.parse_args(argv)
+    config = load(args.repo or os.environ.get("RELEASE_REPO") or ".")
+    chosen = [config.train(n) for n in args.train] if args.train else list(config.trains.values())
+    trains = dependency_order(config, [t for t in chosen if t.kind == "python"])
+    if not trains:
+        raise ReleaseError("no python train selected")
+    found = scan(config, trains)
+    versions = {t.name: train_version(found, t).text for t in trains}
+    release = Release(
+        config=config, trains=trains, versions=versions,
+        records={t.name: load_record(config.root, t.name, versions[t.name]) for t in trains},
+        testpypi=endpoint(config, "testpypi"), pypi=endpoint(config, "pypi"), fallbacks=[],
+        pythons=find_all(tuple(args.python or config.pythons), config.optional_pythons),
+        platforms=list(args.platform if args.platform is not None else config.platforms),
+        dist_dir=(args.dist or config.root / "dist").resolve())
+    return release, args
+
+
+@guarded
+def testpypi(argv: Sequence[str]) -> int:
+    """Upload the built release to TestPyPI, wait, install back on each Python, resolve for
+    each platform; summary table. Resumable: a rerun skips what is done."""
+    from .pipeline import Release, adopt_manifests, stage_upload, stage_verify
+
+    release, _ = _release_for(argv, "testpypi", testpypi.__doc__ or "")
+    assert isinstance(release, Release)
+    adopt_manifests(release)
+    stage_upload(release, release.testpypi)
+    stage_verify(release, release.testpypi, [release.pypi.simple_url])
+    return 0
+
+
+@guarded
+def pypi(argv: Sequence[str]) -> int:
+    """Production: upload a final or .postN to PyPI, only from its tag and only the files that
+    passed TestPyPI install-back (same sha256); then verify it on PyPI."""
+    from .pipeline import (
+        Release,
+        adopt_manifests,
+        check_production_rules,
+        stage_upload,
+        stage_verify,
+    )
+
+    release, _ = _release_for(argv, "pypi", pypi.__doc__ or "")
+    assert isinstance(release, Release)
+    check_production_rules(release, adopt_manifests(release))
+    stage_upload(release, release.pypi)
+    stage_verify(release, release.pypi, [])
+    return 0
+
+
+@guarded
+def verify(argv: Sequence[str]) -> int:
+    """Production verification on PyPI: propagation, exact --no-deps installs, bundle pins,
+    install-back with dependencies on each Python, platform resolution."""
+    from .pipeline import Release, adopt_manifests, stage_verify
+
+    release, _ = _release_for(argv, "verify", verify.__doc__ or "")
+    assert isinstance(release, Release)
+    adopt_manifests(release)
+    stage_verify(release, release.pypi, [])
+    return 0
+
+
+@guarded
+def rehearse(argv: Sequence[str]) -> int:
+    """The whole release on a scratch clone against two local devpi indexes: no credentials."""
+    from .rehearsal import rehearse as run_rehearsal
+
+    parser = argparse.ArgumentParser(prog="nox -s rehearse --", description=rehearse.__doc__)
+    parser.add_argument("path", nargs="?", type=Path, default=None,
+                        help="repository to rehearse (default: $RELEASE_REPO or this one)")
+    parser.add_argument("--part", default="patch", help="version part to release "
+                        "(default: patch; an rc stops after TestPyPI)")
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="keep the rehearsal here (default: a temp dir named for the repo)")
+    parser.add_argument("--fresh", action="store_true", help="discard an unfinished rehearsal")
+    parser.add_argument("--python", action="append", default=None)
+    parser.add_argument("--platform", action="append", default=None)
+    args = parser.parse_args(argv)
+    path = args.path or Path(os.environ.get("RELEASE_REPO") or ".")
+    print(run_rehearsal(path, workspace=args.workspace, fresh=args.fresh, part=args.part,
+                        pythons=args.python, platforms=args.platform))
+    return 0

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.version import Version
 
@@ -27,39 +28,43 @@ class UploadResult:
     skipped: tuple[str, ...]  # already on the index with our sha256
 
 
-def _preflight(manifest: Manifest, target: Endpoint) -> list[str]:
+def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
     """Files still to send; refuse if any name is taken by other content."""
-    version = Version(manifest.version)
-    if target.production and (version.is_prerelease or version.is_devrelease) \
-            and not target.allow_prereleases:
-        raise UploadError(f"{manifest.version} is a pre-release: {target.name} takes finals and "
-                          ".postN only (TestPyPI is where rcs go; or set allow-prereleases)")
     pending = []
     with target.client() as client:
-        listing: dict[str, dict[str, str | None]] = {}
-        for artifact in manifest.artifacts:
-            if artifact.package not in listing:
-                listing[artifact.package] = {f.filename: f.sha256
-                                             for f in client.files(artifact.package)}
-            there = listing[artifact.package]
-            if artifact.filename not in there:
-                pending.append(artifact.filename)
-            elif there[artifact.filename] not in (artifact.sha256, None):
-                raise UploadError(
-                    f"{artifact.filename} is already on {target.name} with different content "
-                    f"(sha256 {str(there[artifact.filename])[:12]}…, ours "
-                    f"{artifact.sha256[:12]}…); published files never change: release a new "
-                    "version (e.g. the next rcN or .postN). Nothing was uploaded.")
+        for manifest in manifests:
+            version = Version(manifest.version)
+            if target.production and (version.is_prerelease or version.is_devrelease) \
+                    and not target.allow_prereleases:
+                raise UploadError(f"{manifest.train} {manifest.version} is a pre-release: "
+                                  f"{target.name} takes finals and .postN only (TestPyPI is "
+                                  "where rcs go; or set allow-prereleases)")
+            listing: dict[str, dict[str, str | None]] = {}
+            for artifact in manifest.artifacts:
+                if artifact.package not in listing:
+                    listing[artifact.package] = {f.filename: f.sha256
+                                                 for f in client.files(artifact.package)}
+                there = listing[artifact.package]
+                if artifact.filename not in there:
+                    pending.append(manifest.directory / artifact.filename)
+                elif there[artifact.filename] not in (artifact.sha256, None):
+                    raise UploadError(
+                        f"{artifact.filename} is already on {target.name} with different "
+                        f"content (sha256 {str(there[artifact.filename])[:12]}…, ours "
+                        f"{artifact.sha256[:12]}…); published files never change: release a "
+                        "new version (e.g. the next rcN or .postN). Nothing was uploaded.")
     return pending
 
 
-def upload(manifest: Manifest, target: Endpoint,
+def upload(manifests: Sequence[Manifest], target: Endpoint,
            say: Callable[[str], None] = print) -> UploadResult:
-    """Send every file of the manifest that the index does not have yet."""
-    manifest.verify()
-    pending = _preflight(manifest, target)
-    names = [a.filename for a in manifest.artifacts]
-    skipped = tuple(n for n in names if n not in pending)
+    """Send every file of the manifests that the index does not have yet (one twine run)."""
+    for manifest in manifests:
+        manifest.verify()
+    pending = _preflight(manifests, target)
+    names = [a.filename for m in manifests for a in m.artifacts]
+    sending = {p.name for p in pending}
+    skipped = tuple(n for n in names if n not in sending)
     for name in skipped:
         say(f"skip {name}: already on {target.name} with the same sha256")
     if not pending:
@@ -71,16 +76,18 @@ def upload(manifest: Manifest, target: Endpoint,
     if credentials is not None:
         env["TWINE_USERNAME"], env["TWINE_PASSWORD"] = credentials
     # sdists first: an index that sees the wheel alone could serve it before the sdist exists.
-    ordered = sorted(pending, key=lambda n: (not n.endswith(".tar.gz"), n))
+    ordered = sorted(pending, key=lambda p: (not p.name.endswith(".tar.gz"), p.name))
     say(f"upload {len(ordered)} file(s) to {target.name} ({redact(target.upload_url)})")
     try:
-        run([*argv, *[str(manifest.directory / n) for n in ordered]], env=env, timeout=3600)
+        run([*argv, *map(str, ordered)], env=env, timeout=3600)
     except CommandError as exc:
-        done = len(ordered) - len(_preflight(manifest, target)) if _reachable(target) else "?"
+        left = len(_preflight(manifests, target)) if _reachable(target) else None
+        done = "?" if left is None else str(len(ordered) - left)
+        last = exc.output.strip().splitlines()[-1] if exc.output.strip() else str(exc)
         raise UploadError(f"upload to {target.name} failed after {done} of {len(ordered)} "
-                          f"file(s): {exc.output.strip().splitlines()[-1] if exc.output else exc}"
-                          "; run the same command again to send the rest") from None
-    return UploadResult(tuple(ordered), skipped)
+                          f"file(s): {last.strip()}; run the same command again to send the "
+                          "rest") from None
+    return UploadResult(tuple(p.name for p in ordered), skipped)
 
 
 def _reachable(target: Endpoint) -> bool:

@@ -1,0 +1,90 @@
+"""Point downstream artifacts (an add-on image, a compose file) at a published release.
+
+Only a release whose record shows PyPI verification passed may be pinned: the add-on must never
+name a version users cannot install. Moving the pins changes the add-on, so its own version
+is bumped in the same all-or-nothing change (and commit, when asked).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from packaging.version import Version
+
+from . import git
+from .bump import apply_plan, plan_change
+from .config import Config, Train, load
+from .edits import FileEdit, apply
+from .errors import ReleaseError
+from .locations import Spot, rewrite, scan
+from .record import all_records
+
+
+def verified_on_pypi(root: Path, train: str) -> list[str]:
+    """Versions of `train` whose records show a passing PyPI verification, newest first."""
+    versions = [r.version for r in all_records(root) if r.train == train
+                and r.data.get("verifications", {}).get("pypi", {}).get("ok") is True]
+    return sorted(versions, key=Version, reverse=True)
+
+
+def _pin_edits(config: Config, train: Train, targets: dict[str, str]) -> tuple[list[FileEdit],
+                                                                              list[Spot]]:
+    found = scan(config, [train])
+    by_file: dict[Path, list[Spot]] = defaultdict(list)
+    moved = []
+    for spot in found.spots:
+        if spot.kind == "pin" and spot.train in targets and spot.written != targets[spot.train]:
+            by_file[spot.path].append(spot)
+            moved.append(spot)
+    edits = []
+    for path, spots in by_file.items():
+        text = found.texts[path]
+        new_text = text
+        for pinned in {s.train for s in spots}:
+            group = [s for s in spots if s.train == pinned]
+            new_text = rewrite(new_text, group, Version(group[0].written), targets[pinned])
+        edits.append(FileEdit(path, text, new_text))
+    return edits, moved
+
+
+def pin_downstream(config: Config, train_name: str, *, to: str | None = None,
+                   part: str = "patch", commit: bool = False) -> str:
+    """Move the train's downstream pins to verified releases, then bump the train itself."""
+    train = config.train(train_name)
+    if not train.pins:
+        raise ReleaseError(f"train {train.name} pins no other train (no pins = [...] in config)")
+    targets: dict[str, str] = {}
+    for pinned in sorted({p.train for p in train.pins}):
+        verified = verified_on_pypi(config.root, pinned)
+        wanted = to or (verified[0] if verified else None)
+        if wanted is None or wanted not in verified:
+            what = f"{pinned} {wanted}" if wanted else f"any {pinned} release"
+            raise ReleaseError(f"{what} has not passed PyPI verification (no release record "
+                               "shows it): publish and verify it first (nox -s pypi), then pin")
+        targets[pinned] = wanted
+    edits, moved = _pin_edits(config, train, targets)
+    if not moved:
+        return f"{train.name} already pins " + ", ".join(f"{k} {v}" for k, v in targets.items())
+    lines = [f"{s.where}: {s.train} {s.written} -> {targets[s.train]}" for s in moved]
+    bumped: list[str] = []
+
+    def then_bump() -> None:
+        fresh = load(config.root)
+        plan = plan_change(fresh, fresh.train(train.name), part=part)
+        paths = [e.path for e in edits] + plan.paths
+        message = (f"chore(release): {train.name} {plan.new} (pins "
+                   + ", ".join(f"{k} {v}" for k, v in targets.items()) + ")")
+
+        def do_commit() -> None:
+            bumped.append(git.commit_paths(config.root, paths, message))
+
+        apply_plan(fresh, plan, then=do_commit if commit else None)
+        lines.extend(f"{c.path}:{c.line}: {c.new.strip()}" for c in plan.changes)
+        lines.append(f"{train.name} {plan.old} -> {plan.new}")
+
+    apply(config.root, edits, after=then_bump)
+    if bumped:
+        lines.append(f"committed {git.short(bumped[0])}")
+    return "\n".join(lines)
+
