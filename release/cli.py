@@ -147,8 +147,59 @@ def final(ctx: Context, train: str | None = None, branch: str | None = None,
     print(run_final(_repo(ctx, repo), train, branch, sign))
 
 
+@task(name="pin-downstream",
+      help={"train": "the artifact train whose pins move (e.g. addon)",
+            "to": "pin this version (default: the newest one verified on PyPI)",
+            "part": "how the artifact train's own version moves (default: patch)",
+            "commit": "commit the change", "repo": REPO_HELP})
+@user_errors
+def pin_downstream(ctx: Context, train: str, to: str | None = None, part: str = "patch",
+                   commit: bool = False, repo: str | None = None) -> None:
+    """Point a downstream artifact at a release that passed PyPI verification; bump it."""
+    from .config import load
+    from .downstream import pin_downstream as move
+
+    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit))
+
+
+VERSION_HELP = "version (default: the train's current version in the files)"
+
+
+@task(help={"train": TRAIN_HELP, "version": VERSION_HELP, "repo": REPO_HELP})
+@user_errors
+def notes(ctx: Context, train: str | None = None, version: str | None = None,
+          repo: str | None = None) -> None:
+    """Write release-notes/<train>-<version>.md from the record, changes/ and commits."""
+    from .notes import run_notes
+
+    print(run_notes(_repo(ctx, repo), train, version))
+
+
+@task(help={"train": TRAIN_HELP, "version": VERSION_HELP, "repo": REPO_HELP})
+@user_errors
+def github_release(ctx: Context, train: str | None = None, version: str | None = None,
+                   repo: str | None = None) -> None:
+    """Publish the release notes as a GitHub release of the tag (token: GITHUB_TOKEN)."""
+    from .github import run_github_release
+
+    print(run_github_release(_repo(ctx, repo), train, version))
+
+
+@task(help={"force": "replace existing workflow files",
+            "install": "what CI pip-installs release-train from (default: release-train)",
+            "repo": REPO_HELP})
+@user_errors
+def init_ci(ctx: Context, force: bool = False, install: str | None = None,
+            repo: str | None = None) -> None:
+    """Write GitHub Actions release workflows that run the nox sessions on tag pushes."""
+    from .workflows import run_init_ci
+
+    print(run_init_ci(_repo(ctx, repo), force, install))
+
+
 namespace = Collection(bump, check, status, preflight, tag, push, branch_, freeze, cut_beta,
-                       final)
+                       final, pin_downstream, notes,
+                       github_release, init_ci)
 
 
 class ReleaseProgram(Program):

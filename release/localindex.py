@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -150,6 +151,7 @@ class LocalDevpi:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._mark_log()
         self._ensure_secret()
+        self._end_leftover()
         if not (self.data_dir / ".nodeinfo").exists():
             self._init()
         # A port the OS called free can be taken before devpi binds it: then try another one,
@@ -189,11 +191,28 @@ class LocalDevpi:
             stderr=subprocess.STDOUT,
             env=_server_env(),
         )
+        (self.directory / "server.pid").write_text(str(self._process.pid), encoding="utf-8")
         try:
             self._wait_ready()
         except BaseException:
             self._terminate()
             raise
+
+    def _end_leftover(self) -> None:
+        """A server of this directory left behind by a killed process holds its data: end it."""
+        pid_file = self.directory / "server.pid"
+        try:
+            pid = int(pid_file.read_text(encoding="utf-8"))
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            return
+        if "devpi-server" in cmdline and str(self.data_dir) in cmdline:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.05)
+        pid_file.unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Stop the server and keep its data, so that `start()` can bring it back."""

@@ -94,17 +94,18 @@ def dependency_order(config: Config, trains: Sequence[Train]) -> list[Train]:
     return ordered
 
 
-def _kill_point(stage: str) -> None:
+def kill_point(stage: str) -> None:
     """Tests kill the pipeline at a stage boundary (a real SIGKILL, no cleanup)."""
     if os.environ.get("RELEASE_KILL_AFTER") == stage:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _stage(release: Release, name: str, inputs: dict[str, dict[str, Any]],
-           body: Callable[[dict[str, dict[str, Any]]], None]) -> None:
-    """Run a stage unless every train's record has it done; journal it in each record."""
+           body: Callable[[dict[str, dict[str, Any]]], None], rerun: bool = False) -> None:
+    """Run a stage unless every train's record has it done (or `rerun`: checks that may be
+    repeated, like verification); journal it in each record."""
     records = [release.records[t] for t in inputs]
-    if records and all(r.done(name) for r in records):
+    if records and all(r.done(name) for r in records) and not rerun:
         for r in records:
             r.check_inputs(name, inputs[r.train])
         release.say(f"== {name}: done before, skipped")
@@ -124,7 +125,7 @@ def _stage(release: Release, name: str, inputs: dict[str, dict[str, Any]],
     for r in records:
         r.finish(name, outputs[r.train], seconds)
     release.timings[name] = seconds
-    _kill_point(name)
+    kill_point(name)
 
 
 # --- the stages ----------------------------------------------------------------------------
@@ -175,14 +176,14 @@ def stage_bump_and_commit(release: Release, part: str | None, to: str | None) ->
                             "message": commit_message(config, plan)})
             release.say(f"bumped {train.name} {plan.old} -> {plan.new} "
                         f"({len(plan.paths)} files)")
-            _kill_point("bump")
+            kill_point("bump")
         if not record.done("commit"):
             bumped = record.outputs("bump")
             with record.running("commit", {"to": version}) as out:
                 out["commit"] = git.commit_paths(release.root, bumped["files"], bumped["message"])
             record.set("commit", record.outputs("commit")["commit"])
             release.say(f"committed {bumped['message']}")
-            _kill_point("commit")
+            kill_point("commit")
 
 
 def stage_tag(release: Release) -> None:
@@ -210,7 +211,7 @@ def stage_tag(release: Release) -> None:
             out.update({"tag": tag, "commit": commit})
         record.set("tag", tag)
         release.say(f"tagged {tag} on {git.short(commit)}")
-    _kill_point("tag")
+    kill_point("tag")
 
 
 def stage_push(release: Release) -> None:
@@ -323,7 +324,8 @@ def stage_upload(release: Release, target: Endpoint) -> None:
                            for t in release.python_trains}, body)
 
 
-def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str]) -> Report:
+def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
+                 rerun: bool = False) -> Report:
     name = f"{target.name}-verify"
     holder: list[Report] = []
 
@@ -344,5 +346,6 @@ def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str]) -
             out[manifest.train] = {"ok": report.ok,
                                    "sha256": sorted(a.sha256 for a in manifest.artifacts)}
         require(report)
-    _stage(release, name, {t.name: {"index": target.name} for t in release.python_trains}, body)
+    _stage(release, name, {t.name: {"index": target.name} for t in release.python_trains}, body,
+           rerun)
     return holder[0] if holder else Report(target.name, [])

@@ -29,6 +29,7 @@ from .pipeline import (
     Release,
     Say,
     dependency_order,
+    kill_point,
     plan_versions,
     stage_build,
     stage_bump_and_commit,
@@ -163,7 +164,9 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
         server.start()
         known = ws.state().get("indexes")
         if isinstance(known, dict) and set(known) == set(STAND_INS):
-            indexes = {name: LocalIndex(**data) for name, data in known.items()}
+            indexes = {name: LocalIndex(data["name"], data["username"], data["password"],
+                                        f"{server.url}/{data['username']}/{data['name']}")
+                       for name, data in known.items()}
         else:
             indexes = {name: server.create_index(name) for name in STAND_INS}
             ws.save(indexes={n: {"name": i.name, "username": i.username,
@@ -238,6 +241,7 @@ def stage_downstream(release: Release) -> list[str]:
                         text += "\n" + push_release(fresh, fresh.train(artifact.name))
                     out[artifact.name] = text.splitlines()
                     lines.append(text)
+    kill_point("downstream")
     return lines
 
 

@@ -28,8 +28,9 @@ def guarded(func: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], i
 
     def wrapper(argv: Sequence[str]) -> int:
         # nox logs at debug level; our command lines are for RELEASE_DEBUG=1 only.
-        logging.getLogger("release").setLevel(
-            logging.DEBUG if os.environ.get("RELEASE_DEBUG") else logging.INFO)
+        level = logging.DEBUG if os.environ.get("RELEASE_DEBUG") else logging.INFO
+        for name in ("release", "urllib3"):
+            logging.getLogger(name).setLevel(level if name == "release" else logging.WARNING)
         try:
             return func(argv)
         except ReleaseError as exc:
@@ -165,7 +166,7 @@ def verify(argv: Sequence[str]) -> int:
     release, _ = _release_for(argv, "verify", verify.__doc__ or "")
     assert isinstance(release, Release)
     adopt_manifests(release)
-    stage_verify(release, release.pypi, [])
+    stage_verify(release, release.pypi, [], rerun=True)
     return 0
 
 

@@ -1,0 +1,155 @@
+"""The end-to-end release: resume after a kill at every stage boundary, production rules,
+downstream pins, and the nox sessions pointed at local devpi through the environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from release.index import IndexClient
+from release.localindex import LocalDevpi
+from release.record import STEPS
+from tests.repos import BIN, ROOT, copy_example, env, git, invoke
+
+FAST = ["--python", "3.11", "--platform", "windows"]
+KILL_POINTS = ("preflight", "bump", "commit", "tag", "push", "build", "testpypi-upload",
+               "testpypi-verify", "pypi-upload", "pypi-verify", "downstream")
+
+
+def nox(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "nox"), *args], cwd=ROOT, env=env(**extra_env),
+                          capture_output=True, text=True, timeout=600)
+
+
+def records(repo: Path) -> dict[str, dict[str, object]]:
+    return {p.stem: json.loads(p.read_text()) for p in (repo / ".release").glob("*.json")}
+
+
+def test_rehearsal_killed_at_every_stage_boundary_resumes_without_repeating(
+        tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    base = ["-s", "rehearse", "--", str(ROOT / "examples/monorepo"), "--workspace",
+            str(workspace), *FAST]
+    for point in KILL_POINTS:
+        killed = nox(*base, RELEASE_KILL_AFTER=point)
+        assert killed.returncode != 0, f"not killed after {point}: {killed.stdout[-500:]}"
+    done = nox(*base)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "rehearsal passed" in done.stdout
+    repo = workspace / "repo"
+    found = records(repo)
+    assert set(found) == {"core-0.4.3", "extensions-1.2.1"}
+    for name, record in found.items():
+        steps = record["steps"]
+        assert isinstance(steps, dict)
+        assert list(steps) == [s for s in STEPS if s in steps]
+        assert all(step["status"] == "done" for step in steps.values()), name
+        assert {s: step["attempts"] for s, step in steps.items()} == {s: 1 for s in steps}, name
+    # Every file went to each index exactly once.
+    for index in ("testpypi", "pypi"):
+        uploaded = [f for r in found.values()
+                    for f in r["steps"][f"{index}-upload"]["outputs"]["uploaded"]]  # type: ignore[index]
+        assert len(uploaded) == len(set(uploaded)) == 28
+    assert git(repo, "tag").split() == ["addon-v1.0.4", "extensions-v1.2.1", "v0.4.3"]
+    assert "skyline-streaming==0.4.3" in (repo / "addon/Dockerfile").read_text()
+    notes = (repo / "release-notes/core-0.4.3.md").read_text()
+    for package in ("skyline-core", "skyline", "skyline-streaming", "skyline-vision",
+                    "skyline-vision-cuda"):
+        assert f"{package}==0.4.3" in notes or f"{package} == 0.4.3" in notes, package
+    assert "3.11" in notes
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> Path:
+    """A scratch copy of the example whose current versions are tagged."""
+    repo = copy_example(tmp_path / "repo")
+    for train in ("core", "extensions"):
+        out = invoke("tag", "--repo", str(repo), "--train", train)
+        assert out.returncode == 0, out.stderr
+    return repo
+
+
+def index_env(server: LocalDevpi) -> dict[str, str]:
+    values = {}
+    for name in ("testpypi", "pypi"):
+        index = server.create_index(name)
+        prefix = name.upper()
+        values.update({f"{prefix}_UPLOAD_URL": index.upload_url,
+                       f"{prefix}_SIMPLE_URL": index.simple_url,
+                       f"{prefix}_JSON_URL": index.json_api,
+                       f"{prefix}_USERNAME": index.username, f"{prefix}_TOKEN": index.password})
+    return values
+
+
+def test_build_testpypi_pypi_verify_sessions_on_local_indexes(
+        tagged: Path, tmp_path: Path) -> None:
+    with LocalDevpi(tmp_path / "devpi") as server:
+        server.start()
+        values = index_env(server)
+        repo = ["--repo", str(tagged)]
+        for session in ("build", "testpypi", "pypi", "verify"):
+            args = repo if session == "build" else [*repo, *FAST]
+            out = nox("-s", session, "--", *args, **values)
+            assert out.returncode == 0, f"{session}: {out.stdout[-2000:]}{out.stderr[-2000:]}"
+            assert values["PYPI_TOKEN"] not in out.stdout + out.stderr
+        assert "result: ok" in out.stdout
+        client = IndexClient(values["PYPI_SIMPLE_URL"])
+        manifest = json.loads((tagged / "dist/core-0.4.2/manifest.json").read_text())
+        listed = {f.filename: f.sha256 for f in client.files("skyline-core")}
+        for item in manifest["files"]:
+            if item["package"] == "skyline-core":
+                assert listed[item["filename"]] == item["sha256"]
+        # Again: everything is there already, nothing is sent twice.
+        again = nox("-s", "testpypi", "--", *repo, *FAST, **values)
+        assert again.returncode == 0
+        assert "done before, skipped" in again.stdout
+
+
+def test_an_rc_is_refused_for_pypi(tmp_path: Path) -> None:
+    repo = copy_example(tmp_path / "repo")
+    assert invoke("bump", "--repo", str(repo), "--train", "core", "--to", "0.5.0rc1",
+                  "--commit").returncode == 0
+    assert invoke("tag", "--repo", str(repo), "--train", "core").returncode == 0
+    assert nox("-s", "build", "--", "--repo", str(repo), "--train", "core").returncode == 0
+    out = nox("-s", "pypi", "--", "--repo", str(repo), "--train", "core", *FAST,
+              PYPI_UPLOAD_URL="http://127.0.0.1:9/", PYPI_SIMPLE_URL="http://127.0.0.1:9/s/")
+    assert out.returncode == 1
+    assert "error: core 0.5.0rc1 is a pre-release: it goes to TestPyPI only" in out.stderr
+
+
+def test_a_final_whose_files_differ_from_those_verified_is_refused(
+        tagged: Path, tmp_path: Path) -> None:
+    with LocalDevpi(tmp_path / "devpi") as server:
+        server.start()
+        values = index_env(server)
+        repo = ["--repo", str(tagged)]
+        assert nox("-s", "build", "--", *repo, **values).returncode == 0
+        assert nox("-s", "testpypi", "--", *repo, *FAST, **values).returncode == 0
+        # Rebuild: a different file now sits where the verified one was.
+        wheel = next((tagged / "dist/extensions-1.2.0").glob("skyline_ext_ai-*.whl"))
+        manifest_path = tagged / "dist/extensions-1.2.0/manifest.json"
+        data = json.loads(manifest_path.read_text())
+        wheel.write_bytes(wheel.read_bytes() + b"\0")
+        import hashlib
+
+        for item in data["files"]:
+            if item["filename"] == wheel.name:
+                item["sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
+                item["size"] = wheel.stat().st_size
+        manifest_path.write_text(json.dumps(data))
+        out = nox("-s", "pypi", "--", *repo, *FAST, **values)
+        assert out.returncode == 1
+        assert "differ from the ones the record of extensions 1.2.0 holds" in out.stderr
+        assert not IndexClient(values["PYPI_SIMPLE_URL"]).files("skyline-ext-ai")
+
+
+def test_pin_downstream_before_verification_is_refused(tagged: Path) -> None:
+    out = invoke("pin-downstream", "--repo", str(tagged), "--train", "addon")
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("error: any core release has not passed PyPI verification (no "
+                                  "release record shows it): publish and verify it first (nox -s "
+                                  "pypi), then pin")
+    assert "skyline-streaming==0.4.2" in (tagged / "addon/Dockerfile").read_text()
