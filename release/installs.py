@@ -238,7 +238,7 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
             run(argv, env=clean_env(), timeout=600)
             result.environment = str(env_python)
             result.packages = prove_installed(env_python, wheels)
-            if all(v == "ok" for v in result.packages.values()):
+            if not no_deps and all(v == "ok" for v in result.packages.values()):
                 for name, outcome in smoke(env_python, wheels, smoke_commands).items():
                     if outcome != "ok" or name not in result.packages:
                         result.packages[name] = outcome
