@@ -20,7 +20,6 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,28 +191,63 @@ def _imports(python: Path, wheels: Sequence[Wheel]) -> dict[str, str]:
     return result
 
 
+_SCRIPTS = """
+import contextlib, importlib.metadata as md, io, json, os, sys
+wanted = set(sys.argv[1:])
+bindir = os.path.dirname(sys.executable)
+failures = {}
+seen = set()
+for ep in md.entry_points(group="console_scripts"):
+    if ep.name not in wanted or ep.name in seen:
+        continue
+    seen.add(ep.name)
+    if not os.access(os.path.join(bindir, ep.name), os.X_OK):
+        failures[ep.name] = "no executable wrapper installed"
+        continue
+    sys.argv = [ep.name, "--help"]
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = ep.load()()
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException as exc:
+        code = f"{type(exc).__name__}: {exc}"
+    if code not in (0, None):
+        failures[ep.name] = f"--help gave {code}: {out.getvalue().strip()[-200:]}"
+for name in wanted - seen:
+    failures[name] = "no such console script installed"
+print(json.dumps(failures))
+"""
+
+
 def smoke(python: Path, wheels: Sequence[Wheel], commands: Sequence[Sequence[str]] = ()
           ) -> dict[str, str]:
-    """Import every top-level module, run every console script with --help (and any
-    configured smoke commands), several at a time."""
+    """Import every top-level module; run every console script's entry point with --help in
+    one interpreter of the environment (each wrapper must exist), and one wrapper for real
+    as its own process; then any configured smoke commands."""
     result = _imports(python, wheels)
-    bindir = python.parent
-    jobs = [(w.name, [str(bindir / s), "--help"]) for w in wheels for s in w.scripts]
+    scripts = [s for w in wheels for s in w.scripts]
+    if scripts:
+        failures = json.loads(run([str(python), "-c", _SCRIPTS, *scripts],
+                                  env=clean_env(), timeout=300).stdout)
+        for wheel in wheels:
+            broken = [f"{s}: {failures[s]}" for s in wheel.scripts if s in failures]
+            if broken:
+                result[wheel.name] = f"smoke failed: {broken[0]}"
+        owner = next(w.name for w in wheels if scripts[0] in w.scripts)
+        jobs = [(owner, [str(python.parent / scripts[0]), "--help"])]
+    else:
+        jobs = []
     for command in commands:
-        head = str(bindir / command[0]) if (bindir / command[0]).exists() else command[0]
+        head = str(python.parent / command[0]) if (python.parent / command[0]).exists() \
+            else command[0]
         jobs.append((" ".join(command), [head, *command[1:]]))
-
-    def attempt(job: tuple[str, list[str]]) -> tuple[str, str]:
+    for name, argv in jobs:
         try:
-            run(job[1], env=clean_env(), timeout=120)
-            return job[0], "ok"
+            run(argv, env=clean_env(), timeout=120)
         except CommandError as exc:
-            return job[0], f"smoke failed: {exc}"
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for name, outcome in pool.map(attempt, jobs):
-            if outcome != "ok" or name not in result:
-                result[name] = outcome
+            result[name or argv[0]] = f"smoke failed: {exc}"
     return result
 
 
