@@ -8,9 +8,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ReleaseError
 from .secrets import redact
+
+if TYPE_CHECKING:
+    from .pipeline import Release
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -84,13 +88,13 @@ def build(argv: Sequence[str]) -> int:
     return 0
 
 
-def _release_for(argv: Sequence[str], prog: str, description: str) -> tuple[object, object]:
+def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
     """Parse the options the index sessions share and assemble a Release of current versions."""
     from .check import train_version
     from .config import load
     from .endpoints import endpoint
     from .locations import scan
-    from .pipeline import Release, dependency_order
+    from .pipeline import dependency_order
     from .pythons import find_all
     from .record import load as load_record
 
@@ -120,17 +124,16 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> tuple[obje
         pythons=find_all(tuple(args.python or config.pythons), config.optional_pythons),
         platforms=list(args.platform if args.platform is not None else config.platforms),
         dist_dir=(args.dist or config.root / "dist").resolve())
-    return release, args
+    return release
 
 
 @guarded
 def testpypi(argv: Sequence[str]) -> int:
     """Upload the built release to TestPyPI, wait, install back on each Python, resolve for
     each platform; summary table. Resumable: a rerun skips what is done."""
-    from .pipeline import Release, adopt_manifests, stage_upload, stage_verify
+    from .pipeline import adopt_manifests, stage_upload, stage_verify
 
-    release, _ = _release_for(argv, "testpypi", testpypi.__doc__ or "")
-    assert isinstance(release, Release)
+    release = _release_for(argv, "testpypi", testpypi.__doc__ or "")
     adopt_manifests(release)
     stage_upload(release, release.testpypi)
     stage_verify(release, release.testpypi, [release.pypi.simple_url])
@@ -142,15 +145,13 @@ def pypi(argv: Sequence[str]) -> int:
     """Production: upload a final or .postN to PyPI, only from its tag and only the files that
     passed TestPyPI install-back (same sha256); then verify it on PyPI."""
     from .pipeline import (
-        Release,
         adopt_manifests,
         check_production_rules,
         stage_upload,
         stage_verify,
     )
 
-    release, _ = _release_for(argv, "pypi", pypi.__doc__ or "")
-    assert isinstance(release, Release)
+    release = _release_for(argv, "pypi", pypi.__doc__ or "")
     check_production_rules(release, adopt_manifests(release))
     stage_upload(release, release.pypi)
     stage_verify(release, release.pypi, [])
@@ -161,10 +162,9 @@ def pypi(argv: Sequence[str]) -> int:
 def verify(argv: Sequence[str]) -> int:
     """Production verification on PyPI: propagation, exact --no-deps installs, bundle pins,
     install-back with dependencies on each Python, platform resolution."""
-    from .pipeline import Release, adopt_manifests, stage_verify
+    from .pipeline import adopt_manifests, stage_verify
 
-    release, _ = _release_for(argv, "verify", verify.__doc__ or "")
-    assert isinstance(release, Release)
+    release = _release_for(argv, "verify", verify.__doc__ or "")
     adopt_manifests(release)
     stage_verify(release, release.pypi, [], rerun=True)
     return 0

@@ -30,7 +30,32 @@ def render_status(root: Path) -> str:
                 {p.path for p in train.pins}]
         for spot in pins:
             lines.append(f"  pins {spot.train}=={spot.written} at {spot.where}")
+    lines += _releases(root)
     return "\n".join(lines)
+
+
+def _releases(root: Path) -> list[str]:
+    """Release records: finished ones briefly, ones in progress with what comes next."""
+    from .record import all_records
+
+    records = all_records(root)
+    if not records:
+        return []
+    lines = ["releases (.release/):"]
+    for record in records:
+        steps = record.data.get("steps", {})
+        failed = [n for n, s in steps.items() if s.get("status") == "failed"]
+        upcoming = record.next_step()
+        if upcoming is None:
+            state = "complete"
+        elif failed:
+            state = f"failed at {failed[0]}: {steps[failed[0]].get('error', '')}; rerun to resume"
+        else:
+            state = f"in progress, next: {upcoming}"
+        published = [i for i, r in record.data.get("verifications", {}).items() if r.get("ok")]
+        where = f" (verified on {', '.join(published)})" if published else ""
+        lines.append(f"  {record.train} {record.version}: {state}{where}")
+    return lines
 
 
 def run_check(root: Path) -> str:

@@ -36,6 +36,9 @@ def test_rehearsal_killed_at_every_stage_boundary_resumes_without_repeating(
     for point in KILL_POINTS:
         killed = nox(*base, RELEASE_KILL_AFTER=point)
         assert killed.returncode != 0, f"not killed after {point}: {killed.stdout[-500:]}"
+        if point == "testpypi-upload":
+            status = invoke("status", "--repo", str(workspace / "repo"))
+            assert "core 0.4.3: in progress, next: testpypi-verify" in status.stdout
     done = nox(*base)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "rehearsal passed" in done.stdout
