@@ -94,7 +94,7 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
     from .config import load
     from .endpoints import endpoint
     from .locations import scan
-    from .pipeline import dependency_order
+    from .pipeline import Release, dependency_order
     from .pythons import find_all
     from .record import load as load_record
 
