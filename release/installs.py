@@ -81,6 +81,7 @@ class PythonResult:
     interpreter: str
     ok: bool
     seconds: float
+    version: str = ""  # the interpreter's exact version, e.g. 3.12.1
     packages: dict[str, str] = field(default_factory=dict)  # name -> "ok" or the failure
     error: str = ""
     environment: str = ""  # the environment's python, kept until the caller's workdir goes
@@ -258,7 +259,8 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
     """Install name==version of every wheel from indexes[0] (the target; later indexes only
     for what it lacks) on `python`, prove the files are the built ones, then smoke-test."""
     started = time.monotonic()
-    result = PythonResult(python.wanted, str(python.path), ok=False, seconds=0.0)
+    result = PythonResult(python.wanted, str(python.path), ok=False, seconds=0.0,
+                          version=python.version)
     cache = cache_dir or workdir / "uv-cache"
     try:
         with fresh_environment(python, workdir) as env_python:

@@ -76,7 +76,8 @@ class Report:
     def to_json(self) -> dict[str, object]:
         return {"index": self.index, "releases": self.releases, "waited": self.waited,
                 "ok": self.ok,
-                "pythons": [{"python": r.python, "interpreter": r.interpreter, "ok": r.ok,
+                "pythons": [{"python": r.python, "interpreter": r.interpreter,
+                             "version": r.version, "ok": r.ok,
                              "seconds": round(r.seconds, 3), "packages": r.packages,
                              "error": r.error} for r in self.pythons],
                 "platforms": [{"platform": p.platform, "python": p.python, "ok": p.ok,

@@ -1,0 +1,206 @@
+"""Publish a release's notes as a GitHub release, through the REST API.
+
+The token comes from GITHUB_TOKEN or GH_TOKEN only (never argv, never printed), the API base
+from GITHUB_API_URL (GitHub Enterprise, or a test server) and the repository from
+GITHUB_REPOSITORY or the `origin` remote. The release is only created for a tag GitHub already
+has: asked to release a missing tag, GitHub would create it on the default branch, and release
+tags are made by `invoke tag` on the release commit, never elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from packaging.version import Version
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from . import git
+from .errors import ReleaseError
+from .notes import gather, notes_path, write_notes
+from .secrets import redact, register
+
+DEFAULT_API = "https://api.github.com"
+TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
+_SCP = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")  # git@github.com:o/r.git
+
+
+class GitHubError(ReleaseError):
+    """GitHub refused, or we cannot tell which repository or token to use."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """What happened: created, or already there (nothing changed)."""
+
+    created: bool
+    url: str
+    tag: str
+
+
+def token(environ: Mapping[str, str] | None = None) -> str:
+    """The API token, from the environment only."""
+    env = os.environ if environ is None else environ
+    for name in TOKEN_VARIABLES:
+        value = env.get(name, "").strip()
+        if value:
+            register(value)
+            return value
+    raise GitHubError("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token that may "
+                      "create releases (contents: write)")
+
+
+def parse_remote(url: str) -> tuple[str, str] | None:
+    """(owner, repo) from a remote URL: https, ssh:// or scp-like; None for local paths."""
+    url = url.strip()
+    if "://" in url:
+        parts = urlsplit(url)
+        if parts.scheme == "file" or not parts.hostname:
+            return None
+        path = parts.path
+    else:
+        m = _SCP.match(url)
+        if m is None:
+            return None
+        path = m["path"]
+    pieces = [p for p in path.strip("/").split("/") if p]
+    if len(pieces) < 2:
+        return None
+    owner, name = pieces[-2], pieces[-1].removesuffix(".git")
+    return (owner, name) if owner and name else None
+
+
+def repository(root: Path, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """owner/repo from GITHUB_REPOSITORY, else from the origin remote."""
+    env = os.environ if environ is None else environ
+    named = env.get("GITHUB_REPOSITORY", "").strip()
+    if named:
+        owner, _, name = named.partition("/")
+        if not owner or not name or "/" in name:
+            raise GitHubError(f"GITHUB_REPOSITORY={named!r} is not owner/repo")
+        return owner, name
+    proc = git.run_git(root, "remote", "get-url", "origin")
+    if proc.returncode != 0:
+        raise GitHubError("cannot tell the GitHub repository: set GITHUB_REPOSITORY=owner/repo "
+                          "or add an origin remote on GitHub")
+    found = parse_remote(proc.stdout)
+    if found is None:
+        raise GitHubError(redact(f"origin ({proc.stdout.strip()}) is not a GitHub URL: set "
+                                 "GITHUB_REPOSITORY=owner/repo"))
+    return found
+
+
+def _session(secret: str) -> requests.Session:
+    session = requests.Session()
+    session.headers.update({
+        "Authorization": f"Bearer {secret}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": "release-train",
+    })
+    # Only failures to connect are retried: the request never left, so a POST cannot repeat.
+    retry = Retry(total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.25,
+                  raise_on_status=False)
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return response.reason or ""
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _html_url(response: requests.Response) -> str:
+    body: Any = response.json()
+    return str(body.get("html_url", "")) if isinstance(body, dict) else ""
+
+
+def _already_exists(response: requests.Response) -> bool:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return False
+    errors = body.get("errors", []) if isinstance(body, dict) else []
+    return any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
+
+
+def _fail(what: str, response: requests.Response, slug: str) -> GitHubError:
+    status = response.status_code
+    said = _message(response)
+    hint = {401: ": check the token in GITHUB_TOKEN or GH_TOKEN",
+            403: ": the token needs contents: write on the repository",
+            404: f": is {slug} right, and can the token see it?"}.get(status, "")
+    return GitHubError(redact(f"{what}: GitHub answered HTTP {status}"
+                              f"{' (' + said + ')' if said else ''}{hint}"))
+
+
+def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: str, body: str,
+            prerelease: bool, timeout: float = 30.0) -> Published:
+    """Create the release for an existing tag; an existing release is reported, not changed."""
+    base = f"{api.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+    slug = f"{owner}/{name}"
+    with _session(secret) as session:
+        try:
+            ref = session.get(f"{base}/git/ref/tags/{quote(tag, safe='')}", timeout=timeout)
+            if ref.status_code == 404:
+                raise GitHubError(f"tag {tag} is not on GitHub ({slug}): push it first "
+                                  "(invoke push), then publish its release")
+            if not ref.ok:
+                raise _fail(f"looking up tag {tag}", ref, slug)
+            response = session.post(f"{base}/releases", timeout=timeout, json={
+                "tag_name": tag, "name": title, "body": body, "prerelease": prerelease,
+                "draft": False})
+            if response.status_code == 422 and _already_exists(response):
+                existing = session.get(f"{base}/releases/tags/{quote(tag, safe='')}",
+                                       timeout=timeout)
+                return Published(False, _html_url(existing) if existing.ok else "", tag)
+            if response.status_code != 201:
+                raise _fail(f"creating the release for {tag}", response, slug)
+            return Published(True, _html_url(response), tag)
+        except requests.RequestException as exc:
+            raise GitHubError(redact(f"cannot reach the GitHub API at {api}: "
+                                     f"{type(exc).__name__}")) from None
+        except ValueError:
+            raise GitHubError(f"the GitHub API at {api} answered something that is not "
+                              "JSON") from None
+
+
+def run_github_release(root: Path, train: str | None = None,
+                       version: str | None = None) -> str:
+    """`invoke github-release`: publish release-notes/<train>-<version>.md (written first when
+    missing; an existing file is used as it is, so hand edits survive)."""
+    secret = token()
+    sources = gather(root, train, version)
+    config, chosen = sources.config, sources.train
+    owner, name = repository(config.root)
+    path = notes_path(config.root, chosen.name, sources.version)
+    lines = []
+    if not path.exists():
+        write_notes(config.root, chosen.name, sources.version)
+        lines.append(f"wrote {path}")
+    body = path.read_text(encoding="utf-8")
+    tag = chosen.tag(sources.version)
+    api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
+    result = publish(api, owner, name, secret, tag=tag,
+                     title=f"{chosen.name} {sources.version}", body=body,
+                     prerelease=Version(sources.version).is_prerelease)
+    if result.created:
+        kind = "pre-release" if Version(sources.version).is_prerelease else "release"
+        lines.append(f"published GitHub {kind} {tag} of {owner}/{name}: {result.url}")
+    else:
+        where = f": {result.url}" if result.url else ""
+        lines.append(f"GitHub release {tag} of {owner}/{name} already exists{where}; nothing "
+                     "changed (edit it on GitHub to change its notes)")
+    return redact("\n".join(lines))

@@ -1,0 +1,146 @@
+"""`invoke init-ci` writes release workflows that actionlint accepts and that mean exactly the
+data they were made from; this repository's own workflows pass actionlint and are current."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from release.config import load
+from release.proc import run
+from release.workflows import (
+    FINAL_WORKFLOW,
+    RC_WORKFLOW,
+    WORKFLOWS_DIR,
+    release_candidate,
+    render_workflows,
+    to_yaml,
+)
+from release.workflows import release as final_workflow
+from tests.repos import BIN, ROOT, copy_example, invoke
+
+ACTIONLINT = BIN / "actionlint"
+needs_actionlint = pytest.mark.skipif(not ACTIONLINT.exists(),
+                                      reason="actionlint ships only for linux x86_64")
+
+
+def actionlint(files: Sequence[Path]) -> subprocess.CompletedProcess[str]:
+    """actionlint on exactly these files; no shellcheck or pyflakes needed."""
+    return run([ACTIONLINT, "-no-color", "-shellcheck=", "-pyflakes=", *files], check=False,
+               timeout=60)
+
+
+def parse_yaml(text: str) -> Any:
+    yaml = pytest.importorskip("ruamel.yaml")
+    return yaml.YAML(typ="safe", pure=True).load(io.StringIO(text))
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "monorepo")
+
+
+@needs_actionlint
+def test_init_ci_writes_workflows_that_actionlint_accepts(scratch: Path) -> None:
+    out = invoke("init-ci", "--repo", str(scratch))
+    assert out.returncode == 0, out.stderr
+    rc, final = scratch / WORKFLOWS_DIR / RC_WORKFLOW, scratch / WORKFLOWS_DIR / FINAL_WORKFLOW
+    assert out.stdout.splitlines()[:2] == [f"wrote {rc}", f"wrote {final}"]
+    lint = actionlint([rc, final])
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+    candidate = parse_yaml(rc.read_text())
+    assert candidate["on"]["push"]["tags"] == [
+        "v*a*", "v*b*", "v*rc*", "extensions-v*a*", "extensions-v*b*", "extensions-v*rc*"]
+    assert list(candidate["jobs"]) == ["build", "testpypi"]
+    build = candidate["jobs"]["build"]
+    runs = [step.get("run", "") for step in build["steps"]]
+    assert 'release-train check --tag "$RELEASE_TAG"' in runs
+    assert runs.index('release-train check --tag "$RELEASE_TAG"') < \
+        next(i for i, r in enumerate(runs) if r.startswith("nox -s build"))
+    case = next(r for r in runs if r.startswith("case"))
+    assert case.index("extensions-v*) train=extensions") < case.index("v*) train=core")
+    assert candidate["env"]["RELEASE_TAG"] == "${{ github.ref_name }}"
+    testpypi = candidate["jobs"]["testpypi"]
+    assert testpypi["needs"] == "build"
+    assert testpypi["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    assert testpypi["permissions"]["id-token"] == "write"
+    assert any(s.get("run", "").startswith("nox -s testpypi") for s in testpypi["steps"])
+
+    release = parse_yaml(final.read_text())
+    tags = release["on"]["push"]["tags"]
+    assert tags[:2] == ["v*", "extensions-v*"] and "!v*rc*" in tags and "!extensions-v*a*" in tags
+    assert not any("addon" in t for t in tags)  # an artifact train is not published by CI
+    assert list(release["jobs"]) == ["build", "testpypi", "pypi", "verify"]
+    pypi = release["jobs"]["pypi"]
+    assert pypi["environment"] == "pypi"
+    assert pypi["permissions"] == {"contents": "read", "id-token": "write"}
+    assert pypi["needs"] == ["build", "testpypi"]
+    verify = release["jobs"]["verify"]
+    assert verify["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    assert "permissions" not in verify  # only publishing jobs may mint an id-token
+    uses = [s.get("uses", "") for job in release["jobs"].values() for s in job["steps"]]
+    assert "actions/upload-artifact@v4" in uses and "actions/download-artifact@v4" in uses
+
+
+def test_the_yaml_means_the_data(scratch: Path) -> None:
+    """Parsed back with a YAML 1.2 parser, each file is exactly the data it was made from."""
+    config = load(scratch)
+    rendered = render_workflows(config)
+    assert parse_yaml(rendered[WORKFLOWS_DIR / RC_WORKFLOW]) == \
+        release_candidate(config, "release-train")
+    assert parse_yaml(rendered[WORKFLOWS_DIR / FINAL_WORKFLOW]) == \
+        final_workflow(config, "release-train")
+    tricky = {"on": {"x": ["3.10", "3.1", "yes", "no", "on", "null", "~", "0x1f", "1e3", "",
+                           "a: b", "a #b", "#a", "- a", "-a", "!v*", "*a", "&a", "'q'", '"q"',
+                           "trailing ", "end:", "${{ x }}", "{a}", "[a]", "?a", "%a", "@a",
+                           "back\\slash", "tab\there", "üñï"]},
+              "run": "line one\n  indented \"quoted\": # not a comment\n\nlast\n",
+              "no-newline": "a\nb", "empty": {}, "none": [], "flag": False, "n": 3,
+              "nested": [{"a": 1, "b": [{"c": "d"}]}, [1, 2]]}
+    assert parse_yaml(to_yaml(tricky)) == tricky
+
+
+def test_init_ci_refuses_to_overwrite_without_force(scratch: Path) -> None:
+    target = scratch / WORKFLOWS_DIR / FINAL_WORKFLOW
+    target.parent.mkdir(parents=True)
+    target.write_text("name: mine\n")
+    out = invoke("init-ci", "--repo", str(scratch))
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("error: .github/workflows/release.yml already exists: pass "
+                                  "--force to replace")
+    assert target.read_text() == "name: mine\n"
+    assert not (scratch / WORKFLOWS_DIR / RC_WORKFLOW).exists()  # all or nothing
+    forced = invoke("init-ci", "--repo", str(scratch), "--force", "--install",
+                    "release-train==0.3.0")
+    assert forced.returncode == 0, forced.stderr
+    assert "python -m pip install release-train==0.3.0" in target.read_text()
+
+
+@needs_actionlint
+def test_this_repository_ships_workflows_that_pass_actionlint() -> None:
+    files = sorted((ROOT / WORKFLOWS_DIR).glob("*.yml"))
+    assert {f.name for f in files} >= {"ci.yml", RC_WORKFLOW, FINAL_WORKFLOW}
+    lint = actionlint(files)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    ci = parse_yaml((ROOT / WORKFLOWS_DIR / "ci.yml").read_text())
+    assert set(ci["on"]) == {"push", "pull_request"}
+    assert [s.get("run") for s in ci["jobs"]["test"]["steps"]][-1] == "bash .ci/run"
+
+
+def test_this_repositorys_release_workflows_are_current() -> None:
+    for rel, text in render_workflows(load(ROOT)).items():
+        assert (ROOT / rel).read_text() == text, f"{rel} is stale: run invoke init-ci --force"
+
+
+@needs_actionlint
+def test_actionlint_really_checks(tmp_path: Path) -> None:
+    """A broken workflow fails, so a pass above means something."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    stepz: []\n")
+    assert actionlint([bad]).returncode != 0
