@@ -347,7 +347,17 @@ def write_workflows(root: Path, *, force: bool = False, install: str | None = No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
+    noxfile = config.root / "noxfile.py"
+    if not noxfile.exists():  # the workflows run release-train's nox sessions
+        noxfile.write_text(NOXFILE, encoding="utf-8")
+        written.append(noxfile)
     return written
+
+
+NOXFILE = '''"""nox sessions for releases: build, testpypi, pypi, verify, rehearse (release-train)."""
+
+from release.noxsessions import *  # noqa: F403
+'''
 
 
 def run_init_ci(root: Path, force: bool = False, install: str | None = None) -> str:

@@ -144,3 +144,17 @@ def test_actionlint_really_checks(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    stepz: []\n")
     assert actionlint([bad]).returncode != 0
+
+
+def test_init_ci_gives_a_repo_without_a_noxfile_the_release_sessions(tmp_path: Path) -> None:
+    from tests.repos import BIN, copy_example, env
+
+    repo = copy_example(tmp_path / "repo")
+    assert not (repo / "noxfile.py").exists()
+    out = invoke("init-ci", "--repo", str(repo))
+    assert out.returncode == 0, out.stderr
+    listed = subprocess.run([str(BIN / "nox"), "-l"], cwd=repo, env=env(), capture_output=True,
+                            text=True)
+    assert listed.returncode == 0, listed.stderr
+    for session in ("build", "testpypi", "pypi", "verify", "rehearse"):
+        assert f"- {session} -> " in listed.stdout
