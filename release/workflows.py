@@ -354,7 +354,7 @@ def write_workflows(root: Path, *, force: bool = False, install: str | None = No
     return written
 
 
-NOXFILE = '''"""nox sessions for releases: build, testpypi, pypi, verify, rehearse (release-train)."""
+NOXFILE = '''"""nox sessions for releases: build, testpypi, pypi, verify, rehearse."""
 
 from release.noxsessions import *  # noqa: F403
 '''
