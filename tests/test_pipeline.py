@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,28 +88,33 @@ def index_env(server: LocalDevpi) -> dict[str, str]:
     return values
 
 
-def test_build_testpypi_pypi_verify_sessions_on_local_indexes(
-        tagged: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def values(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A devpi server with testpypi and pypi stand-ins; the variables that point at them."""
     with LocalDevpi(tmp_path / "devpi") as server:
         server.start()
-        values = index_env(server)
-        repo = ["--repo", str(tagged)]
-        for session in ("build", "testpypi", "pypi", "verify"):
-            args = repo if session == "build" else [*repo, *FAST]
-            out = nox("-s", session, "--", *args, **values)
-            assert out.returncode == 0, f"{session}: {out.stdout[-2000:]}{out.stderr[-2000:]}"
-            assert values["PYPI_TOKEN"] not in out.stdout + out.stderr
-        assert "result: ok" in out.stdout
-        client = IndexClient(values["PYPI_SIMPLE_URL"])
-        manifest = json.loads((tagged / "dist/core-0.4.2/manifest.json").read_text())
-        listed = {f.filename: f.sha256 for f in client.files("skyline-core")}
-        for item in manifest["files"]:
-            if item["package"] == "skyline-core":
-                assert listed[item["filename"]] == item["sha256"]
-        # Again: everything is there already, nothing is sent twice.
-        again = nox("-s", "testpypi", "--", *repo, *FAST, **values)
-        assert again.returncode == 0
-        assert "done before, skipped" in again.stdout
+        yield index_env(server)
+
+
+def test_build_testpypi_pypi_verify_sessions_on_local_indexes(
+        tagged: Path, values: dict[str, str]) -> None:
+    repo = ["--repo", str(tagged)]
+    for session in ("build", "testpypi", "pypi", "verify"):
+        args = repo if session == "build" else [*repo, *FAST]
+        out = nox("-s", session, "--", *args, **values)
+        assert out.returncode == 0, f"{session}: {out.stdout[-2000:]}{out.stderr[-2000:]}"
+        assert values["PYPI_TOKEN"] not in out.stdout + out.stderr
+    assert "result: ok" in out.stdout
+    client = IndexClient(values["PYPI_SIMPLE_URL"])
+    manifest = json.loads((tagged / "dist/core-0.4.2/manifest.json").read_text())
+    listed = {f.filename: f.sha256 for f in client.files("skyline-core")}
+    for item in manifest["files"]:
+        if item["package"] == "skyline-core":
+            assert listed[item["filename"]] == item["sha256"]
+    # Again: everything is there already, nothing is sent twice.
+    again = nox("-s", "testpypi", "--", *repo, *FAST, **values)
+    assert again.returncode == 0
+    assert "done before, skipped" in again.stdout
 
 
 def test_an_rc_is_refused_for_pypi(tmp_path: Path) -> None:
@@ -124,29 +130,26 @@ def test_an_rc_is_refused_for_pypi(tmp_path: Path) -> None:
 
 
 def test_a_final_whose_files_differ_from_those_verified_is_refused(
-        tagged: Path, tmp_path: Path) -> None:
-    with LocalDevpi(tmp_path / "devpi") as server:
-        server.start()
-        values = index_env(server)
-        repo = ["--repo", str(tagged)]
-        assert nox("-s", "build", "--", *repo, **values).returncode == 0
-        assert nox("-s", "testpypi", "--", *repo, *FAST, **values).returncode == 0
-        # Rebuild: a different file now sits where the verified one was.
-        wheel = next((tagged / "dist/extensions-1.2.0").glob("skyline_ext_ai-*.whl"))
-        manifest_path = tagged / "dist/extensions-1.2.0/manifest.json"
-        data = json.loads(manifest_path.read_text())
-        wheel.write_bytes(wheel.read_bytes() + b"\0")
-        import hashlib
+        tagged: Path, values: dict[str, str]) -> None:
+    repo = ["--repo", str(tagged)]
+    assert nox("-s", "build", "--", *repo, **values).returncode == 0
+    assert nox("-s", "testpypi", "--", *repo, *FAST, **values).returncode == 0
+    # Rebuild: a different file now sits where the verified one was.
+    wheel = next((tagged / "dist/extensions-1.2.0").glob("skyline_ext_ai-*.whl"))
+    manifest_path = tagged / "dist/extensions-1.2.0/manifest.json"
+    data = json.loads(manifest_path.read_text())
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    import hashlib
 
-        for item in data["files"]:
-            if item["filename"] == wheel.name:
-                item["sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
-                item["size"] = wheel.stat().st_size
-        manifest_path.write_text(json.dumps(data))
-        out = nox("-s", "pypi", "--", *repo, *FAST, **values)
-        assert out.returncode == 1
-        assert "differ from the ones the record of extensions 1.2.0 holds" in out.stderr
-        assert not IndexClient(values["PYPI_SIMPLE_URL"]).files("skyline-ext-ai")
+    for item in data["files"]:
+        if item["filename"] == wheel.name:
+            item["sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
+            item["size"] = wheel.stat().st_size
+    manifest_path.write_text(json.dumps(data))
+    out = nox("-s", "pypi", "--", *repo, *FAST, **values)
+    assert out.returncode == 1
+    assert "differ from the ones the record of extensions 1.2.0 holds" in out.stderr
+    assert not IndexClient(values["PYPI_SIMPLE_URL"]).files("skyline-ext-ai")
 
 
 def test_pin_downstream_before_verification_is_refused(tagged: Path) -> None:
