@@ -1,0 +1,141 @@
+"""Uploads to a real devpi index: hashes listed back, skips, refusals, resume after a stop."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from release.builds import Manifest, build_trains, sha256_of
+from release.config import load
+from release.endpoints import Endpoint
+from release.errors import BuildError, UploadError
+from release.index import IndexClient
+from release.localindex import LocalDevpi, LocalIndex
+from release.uploads import upload
+from tests.repos import copy_example
+
+CANARY = "canary-7f3a9c2e-secret"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
+    repo = copy_example(tmp_path_factory.mktemp("uploads") / "repo")
+    config = load(repo)
+    return build_trains(config, list(config.trains.values()), progress=lambda _: None)
+
+
+@pytest.fixture
+def copies(built: list[Manifest], tmp_path: Path) -> list[Manifest]:
+    """The built manifests, copied so a test may tamper with its files."""
+    result = []
+    for manifest in built:
+        target = tmp_path / manifest.directory.name
+        shutil.copytree(manifest.directory, target)
+        result.append(Manifest.load(target))
+    return result
+
+
+def endpoint_for(index: LocalIndex, monkeypatch: pytest.MonkeyPatch) -> Endpoint:
+    monkeypatch.setenv("LOCALTEST_USERNAME", index.username)
+    monkeypatch.setenv("LOCALTEST_TOKEN", index.password)
+    return Endpoint("localtest", index.upload_url, index.simple_url, None, production=False,
+                    allow_prereleases=False, token_env="LOCALTEST_TOKEN")
+
+
+def listed(index: LocalIndex, manifests: list[Manifest]) -> dict[str, str | None]:
+    client = IndexClient(index.simple_url)
+    return {f.filename: f.sha256 for m in manifests for name in {a.package for a in m.artifacts}
+            for f in client.files(name)}
+
+
+def test_upload_lists_back_our_hashes_and_a_rerun_skips_everything(
+        copies: list[Manifest], local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("PYPI_TOKEN", "TWINE_PASSWORD", "GITHUB_TOKEN"):
+        monkeypatch.setenv(name, CANARY)
+    target = endpoint_for(local_index, monkeypatch)
+    first = upload(copies, target)
+    assert len(first.uploaded) == 28 and first.skipped == ()
+    expected = {a.filename: a.sha256 for m in copies for a in m.artifacts}
+    assert listed(local_index, copies) == expected
+    again = upload(copies, target)
+    assert again.uploaded == () and len(again.skipped) == 28
+    out = capsys.readouterr()
+    assert CANARY not in out.out + out.err
+    assert local_index.password not in out.out + out.err
+
+
+def test_a_tampered_build_is_refused_before_anything_is_sent(
+        copies: list[Manifest], local_index: LocalIndex,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    victim = copies[0].directory / copies[0].artifacts[0].filename
+    victim.write_bytes(victim.read_bytes() + b"tampered")
+    with pytest.raises(BuildError, match="changed since it was built"):
+        upload(copies, endpoint_for(local_index, monkeypatch))
+    assert listed(local_index, copies) == {}
+
+
+def test_our_name_with_other_content_on_the_index_stops_everything(
+        copies: list[Manifest], local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    target = endpoint_for(local_index, monkeypatch)
+    # Someone already published a different file under one of our file names.
+    artifact = copies[1].artifacts[3]
+    impostor_dir = tmp_path / "impostor"
+    impostor_dir.mkdir()
+    impostor = impostor_dir / artifact.filename
+    impostor.write_bytes((copies[1].directory / artifact.filename).read_bytes() + b"\0")
+    other = replace(artifact, size=impostor.stat().st_size, sha256=sha256_of(impostor))
+    upload([replace(copies[1], artifacts=(other,), directory=impostor_dir)], target)
+    before = listed(local_index, copies)
+    with pytest.raises(UploadError) as info:
+        upload(copies, target)
+    message = str(info.value)
+    assert f"{artifact.filename} is already on localtest with different content" in message
+    assert message.endswith("Nothing was uploaded.")
+    assert listed(local_index, copies) == before  # not a byte was sent
+
+
+def stop_after(server: LocalDevpi, index: LocalIndex, manifests: list[Manifest],
+               k: int) -> Iterator[threading.Thread]:
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if len(listed(index, manifests)) >= k:
+                    server.stop()
+                    return
+            except Exception:  # noqa: BLE001 - the server may be mid-request
+                pass
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    yield thread
+    thread.join(timeout=60)
+
+
+def test_server_stopped_after_k_files_then_rerun_sends_only_the_rest(
+        copies: list[Manifest], devpi: LocalDevpi, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = devpi.create_index("stopped")
+    target = endpoint_for(index, monkeypatch)
+    for _ in stop_after(devpi, index, copies, k=10):
+        with pytest.raises(UploadError) as info:
+            upload(copies, target)
+    assert "run the same command again to send the rest" in str(info.value)
+    assert "\n" not in str(info.value)
+    devpi.start()
+    there = listed(index, copies)
+    assert 10 <= len(there) < 28
+    rerun = upload(copies, target)
+    assert len(rerun.uploaded) == 28 - len(there)
+    assert set(rerun.skipped) == set(there)
+    assert listed(index, copies) == {a.filename: a.sha256 for m in copies for a in m.artifacts}
+    assert os.environ["LOCALTEST_TOKEN"] not in str(info.value)
