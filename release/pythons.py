@@ -35,11 +35,8 @@ def _answers(path: Path) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def _candidates(wanted: str) -> list[Path]:
-    found: list[Path] = []
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        if directory and "shims" not in Path(directory).parts:
-            found.append(Path(directory) / f"python{wanted}")
+def _pyenv_versions(wanted: str) -> list[Path]:
+    """pyenv's interpreters of that minor version, newest first."""
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 
     def key(p: Path) -> Version:
@@ -49,8 +46,19 @@ def _candidates(wanted: str) -> list[Path]:
             return Version("0")
 
     versions = sorted((pyenv_root / "versions").glob(f"{wanted}*"), key=key, reverse=True)
-    found += [v / "bin" / f"python{wanted}" for v in versions
-              if re.fullmatch(re.escape(wanted) + r"(\.\d+)*", v.name)]
+    return [v / "bin" / f"python{wanted}" for v in versions
+            if re.fullmatch(re.escape(wanted) + r"(\.\d+)*", v.name)]
+
+
+def _candidates(wanted: str) -> list[Path]:
+    """PATH order, with a pyenv shims directory standing for pyenv's own interpreters."""
+    found: list[Path] = []
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if directory and "shims" in Path(directory).parts:
+            found += _pyenv_versions(wanted)
+        elif directory:
+            found.append(Path(directory) / f"python{wanted}")
+    found += _pyenv_versions(wanted)
     for base in ("/usr/local/bin", "/usr/bin"):
         found.append(Path(base) / f"python{wanted}")
     return found
