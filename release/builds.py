@@ -49,6 +49,7 @@ from .git import clean_worktree, git, require_repo, rev
 from .locations import scan
 from .lockfile import uv_binary
 from .proc import CommandError, run
+from .secrets import SECRET_VARIABLES, redact
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -261,7 +262,8 @@ class BuildEnv:
 def clean_env(**extra: str) -> dict[str, str]:
     """The process environment minus everything that configures installers or builds."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(SCRUB_PREFIXES) and k not in SCRUB_NAMES}
+           if not k.startswith(SCRUB_PREFIXES) and k not in SCRUB_NAMES
+           and k not in SECRET_VARIABLES}  # a backend never needs an upload credential
     env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PYTHONNOUSERSITE": "1",
                 "PYTHONDONTWRITEBYTECODE": "1"})
     env.update(extra)
@@ -518,7 +520,9 @@ def _build_jobs(run_: _Run) -> None:
             kept = run_.logs / f"{job.package.name}.log"
             if outcome.log is not None and outcome.log.is_file():
                 kept.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(outcome.log, kept)
+                kept.write_text(redact(outcome.log.read_text(encoding="utf-8",
+                                                             errors="replace")),
+                                encoding="utf-8")
             stage = "wheel" if outcome.sdist else "sdist"
             raise BuildError(f"{job.package.name}: building the {stage} failed: "
                              f"{outcome.error or 'no file produced'} (log: {kept})")

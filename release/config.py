@@ -230,6 +230,9 @@ def _packages(root: Path, file: Path, where: str, patterns: tuple[str, ...]) -> 
                 c in pattern for c in "*?[") else "is not a directory with a pyproject.toml"
             r.fail(f"[{where}] packages: {pattern!r} {what}")
         for m in matches:
+            if not m.resolve().is_relative_to(root.resolve()):  # a glob through a symlink
+                r.fail(f"[{where}] packages: {pattern!r} matches "
+                       f"{m.relative_to(root).as_posix()!r}, which is outside the repository")
             rel = m.resolve().relative_to(root.resolve()) if m.resolve() != root.resolve() \
                 else Path(".")
             if rel not in found:
@@ -243,7 +246,8 @@ def _package_name(root: Path, rel: Path, file: Path, where: str) -> str:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject.relative_to(root)}: not valid TOML: {exc}") from None
-    name = data.get("project", {}).get("name")
+    project = data.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{file.name}: [{where}] package {str(rel)!r} has no [project] name")
     return name

@@ -68,7 +68,8 @@ def apply(root: Path, edits: Sequence[FileEdit], after: Callable[[], None] | Non
     """Write every edit or none. `after` runs once all are written (e.g. `uv lock`); if it
     fails, the edits and the files it may touch (`after_touches`) are restored."""
     for edit in edits:
-        current = (root / edit.path).read_text(encoding="utf-8")
+        with (root / edit.path).open(encoding="utf-8", newline="") as handle:
+            current = handle.read()
         if current != edit.old:
             raise ReleaseError(f"{edit.path} changed since the plan was made; nothing written")
     saved = {p: (root / p).read_bytes() if (root / p).exists() else None for p in after_touches}

@@ -201,7 +201,7 @@ class IndexClient:
 
 def _reason(exc: requests.RequestException, timeout: float) -> str:
     """A short human reason for a failed request, instead of urllib3's nested repr."""
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc):  # retried: wrapped
         return f"no answer within {timeout:g} s"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS handshake or certificate verification failed"

@@ -30,6 +30,7 @@ from .errors import InstallError
 from .lockfile import uv_binary
 from .proc import CommandError, run
 from .pythons import Interpreter
+from .secrets import SECRET_VARIABLES
 
 # Files an installer writes into .dist-info itself: not part of what we built.
 INSTALLER_FILES = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json",
@@ -90,7 +91,8 @@ class PythonResult:
 def clean_env() -> dict[str, str]:
     """The environment for uv and pip: no user configuration can leak in."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "UV_", "PYTHON", "VIRTUAL_ENV", "CONDA"))}
+           if not k.startswith(("PIP_", "UV_", "PYTHON", "VIRTUAL_ENV", "CONDA"))
+           and k not in SECRET_VARIABLES}  # the code under test never sees a credential
     env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PIP_NO_INPUT": "1",
                 "PYTHONNOUSERSITE": "1",
                 # Interpreters come from pythons.find, never from a download.

@@ -73,10 +73,16 @@ class Scan:
         return [s for s in self.spots if s.train == train and s.kind in wanted]
 
 
+def _read_exact(path: Path) -> str:
+    """A file's text with its line endings as they are (CRLF stays CRLF when written back)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
 def _read(root: Path, rel: Path, texts: dict[Path, str]) -> str:
     if rel not in texts:
         try:
-            texts[rel] = (root / rel).read_text(encoding="utf-8")
+            texts[rel] = _read_exact(root / rel)
         except FileNotFoundError:
             raise ConfigError(f"{rel}: file not found") from None
         except UnicodeDecodeError:
@@ -89,6 +95,11 @@ def _toml(rel: Path, text: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{rel}: not valid TOML: {exc}") from None
+
+
+def _table(value: Any) -> dict[str, Any]:
+    """A TOML table, or {} for anything else: a key of the wrong type is as good as absent."""
+    return value if isinstance(value, dict) else {}
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -162,22 +173,25 @@ def _package_spots(root: Path, train: Train, pkg: Package, texts: dict[Path, str
     pyproject_rel = pkg.path / "pyproject.toml"
     text = _read(root, pyproject_rel, texts)
     data = _toml(pyproject_rel, text)
-    project = data.get("project", {})
+    project = _table(data.get("project"))
     pkg_dir = root / pkg.path
     spots: list[Spot] = []
     primary: Path | None = None
+    dynamic = project.get("dynamic", [])
     if "version" in project:
         spots.append(Spot(train.name, pyproject_rel, _project_version_line(text),
                           str(project["version"]), f"[project] version of {pkg.name}", "version",
                           key=("project", "version")))
-    elif "version" in project.get("dynamic", []):
-        tool = data.get("tool", {})
-        hatch_path = tool.get("hatch", {}).get("version", {}).get("path")
-        st_version = tool.get("setuptools", {}).get("dynamic", {}).get("version", {})
+    elif isinstance(dynamic, list) and "version" in dynamic:
+        tool = _table(data.get("tool"))
+        hatch_path = _table(_table(tool.get("hatch")).get("version")).get("path")
+        setuptools = _table(tool.get("setuptools"))
+        st_version = _table(setuptools.get("dynamic")).get("version", {})
         if isinstance(hatch_path, str):
             primary = pkg_dir / hatch_path
         elif isinstance(st_version, dict) and isinstance(st_version.get("attr"), str):
-            package_dir = tool.get("setuptools", {}).get("package-dir", {})
+            package_dir = {k: v for k, v in _table(setuptools.get("package-dir")).items()
+                           if isinstance(v, str)}
             primary = _module_file(pkg_dir, st_version["attr"], package_dir)
         elif isinstance(st_version, dict) and isinstance(st_version.get("file"), str):
             primary = pkg_dir / st_version["file"]
@@ -197,6 +211,9 @@ def _package_spots(root: Path, train: Train, pkg: Package, texts: dict[Path, str
         if path in seen or not path.is_file():
             continue
         seen.add(path)
+        if not path.resolve().is_relative_to(root):
+            raise ConfigError(f"{pyproject_rel}: the version of {pkg.name} would be read from "
+                              f"{path}, which is outside the repository")
         rel = path.resolve().relative_to(root)
         body = _read(root, rel, texts)
         what = f"version of {pkg.name}"
@@ -218,12 +235,12 @@ def _package_spots(root: Path, train: Train, pkg: Package, texts: dict[Path, str
 def _requirement_spots(rel: Path, text: str, data: dict[str, Any],
                        owners: Mapping[str, str]) -> Iterator[Spot]:
     """Internal pins: requirements in any package that name a package of some train."""
-    project = data.get("project", {})
+    project = _table(data.get("project"))
     lists: list[tuple[tuple[str | int, ...], Any]] = [
         (("project", "dependencies"), project.get("dependencies", []))]
-    for extra, reqs in project.get("optional-dependencies", {}).items():
+    for extra, reqs in _table(project.get("optional-dependencies")).items():
         lists.append((("project", "optional-dependencies", extra), reqs))
-    for group, reqs in data.get("dependency-groups", {}).items():
+    for group, reqs in _table(data.get("dependency-groups")).items():
         lists.append((("dependency-groups", group), reqs))
     search_from = 0
     for key, reqs in lists:
@@ -320,12 +337,12 @@ def rewrite(text: str, spots: list[Spot], old: Version, new: str) -> str:
             _set_toml_string(doc, spot.key, value)
         text = tomlkit.dumps(doc)
     if text_spots:
-        lines = text.splitlines(keepends=True)
+        lines = text.split("\n")  # as spots count lines: other line breaks are not lines
         for spot in sorted(text_spots, key=lambda s: (s.line, s.span), reverse=True):
             line = lines[spot.line - 1]
             start, end = spot.span
             if line[start:end] != spot.written:
                 raise ReleaseError(f"{spot.where}: changed while planning; run again")
             lines[spot.line - 1] = line[:start] + new + line[end:]
-        text = "".join(lines)
+        text = "\n".join(lines)
     return text

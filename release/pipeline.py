@@ -50,6 +50,8 @@ class Release:
     platforms: list[str]
     say: Say = print
     dist_dir: Path | None = None  # default: .release/dist (ignored: the tree stays clean)
+    wait: bool = True  # wait until the index shows every file before installing it back
+    deadline: float = 600.0  # seconds to wait for that
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -332,7 +334,8 @@ def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
     def body(out: dict[str, dict[str, Any]]) -> None:
         manifests = release.manifests()
         report = verify(manifests, target, fallbacks, release.pythons, release.platforms,
-                        production=target.production, say=release.say)
+                        production=target.production, wait=release.wait,
+                        deadline=release.deadline, say=release.say)
         holder.append(report)
         release.say(report.table())
         for manifest in manifests:

@@ -128,19 +128,26 @@ class Record:
                           "updated": now()})
         self.data.setdefault("created", self.data["updated"])
         text = json.dumps(self.data, indent=2, sort_keys=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self.path.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n", encoding="utf-8")  # records never end up in a commit
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        tmp: str | None = None
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.path.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n", encoding="utf-8")  # records never end up in a commit
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # a full disk, a read-only directory: say so, no trace
+                raise ReleaseError(
+                    f"cannot write the release record {self.path}: {exc.strerror or exc}; the "
+                    "record is as it was before this write: free some space (or fix the "
+                    "permissions), then run the same command again") from None
             raise
 
 

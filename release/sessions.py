@@ -123,7 +123,8 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
         testpypi=endpoint(config, "testpypi"), pypi=endpoint(config, "pypi"), fallbacks=[],
         pythons=find_all(tuple(args.python or config.pythons), config.optional_pythons),
         platforms=list(args.platform if args.platform is not None else config.platforms),
-        dist_dir=(args.dist or config.root / "dist").resolve())
+        dist_dir=(args.dist or config.root / "dist").resolve(), wait=not args.no_wait,
+        deadline=args.wait)
     return release
 
 

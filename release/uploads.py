@@ -8,6 +8,7 @@ stops everything, since published files are immutable and the fix is a new versi
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
         return UploadResult((), skipped)
     credentials = target.credentials()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
+    env.update({"NO_COLOR": "1", "COLUMNS": "1000"})  # twine's error on one plain line
     argv = [sys.executable, "-m", "twine", "upload", "--non-interactive",
             "--disable-progress-bar", "--repository-url", target.upload_url]
     if credentials is not None:
@@ -83,11 +85,25 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
     except CommandError as exc:
         left = len(_preflight(manifests, target)) if _reachable(target) else None
         done = "?" if left is None else str(len(ordered) - left)
-        last = exc.output.strip().splitlines()[-1] if exc.output.strip() else str(exc)
+        why = _why(exc)
+        then = (f"check the token in {target.token_env}, then run the same command again"
+                if re.search(r"\b(401|403)\b", why) else
+                "run the same command again to send the rest")
         raise UploadError(f"upload to {target.name} failed after {done} of {len(ordered)} "
-                          f"file(s): {last.strip()}; run the same command again to send the "
-                          "rest") from None
+                          f"file(s): {why}; {then}") from None
     return UploadResult(tuple(p.name for p in ordered), skipped)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _why(exc: CommandError) -> str:
+    """The line of twine's output that says what went wrong (its HTTP error, else the last)."""
+    lines = [s for s in (_ANSI.sub("", ln).strip() for ln in exc.output.splitlines()) if s]
+    if not lines:
+        return str(exc)
+    said = next((ln for ln in lines if "HTTPError:" in ln), lines[-1])
+    return said.removeprefix("ERROR").strip().removeprefix("requests.exceptions.")
 
 
 def _reachable(target: Endpoint) -> bool:

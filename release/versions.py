@@ -43,6 +43,7 @@ class Style:
     """How a version is written: prefix, separators, spellings and implicit numbers."""
 
     prefix: str = ""
+    epoch_text: str = ""  # "0!" or "01!" as written: kept while the epoch is unchanged
     release_text: str = ""  # "01.2" as written, used while the release segment is unchanged
     pre_sep: str = ""
     pre_sep2: str = ""
@@ -59,6 +60,7 @@ class Style:
     dev_spelling: str = "dev"
     dev_implicit: bool = False  # "1.0.dev" stands for "1.0.dev0"
     local_text: str = ""
+    numbers: tuple[str, str, str] = ("", "", "")  # pre, post, dev numbers as written ("01")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def parse(text: str) -> Written:
     g = m.groupdict()
     style = Style(
         prefix=g["v"] or "",
+        epoch_text=g["epoch"] or "",
         release_text=g["release"],
         pre_sep=g["pre_sep"] or "",
         pre_sep2=g["pre_sep2"] or "",
@@ -103,6 +106,7 @@ def parse(text: str) -> Written:
         dev_spelling=g["dev_l"] or "dev",
         dev_implicit=bool(g["dev_l"]) and g["dev_n"] is None,
         local_text=g["local"] or "",
+        numbers=(g["pre_n"] or "", g["post_n1"] or g["post_n2"] or "", g["dev_n"] or ""),
     )
     return Written(version, style, text.strip())
 
@@ -110,7 +114,9 @@ def parse(text: str) -> Written:
 def format_version(version: Version, style: Style = Style()) -> str:
     """Write `version` in `style`; an implicit zero stays implicit where the style had one."""
     out = style.prefix
-    if version.epoch:
+    if style.epoch_text and int(style.epoch_text) == version.epoch:
+        out += f"{style.epoch_text}!"
+    elif version.epoch:
         out += f"{version.epoch}!"
     release = ".".join(str(n) for n in version.release)
     same_release = style.release_text and Version(style.release_text).release == version.release
@@ -119,21 +125,29 @@ def format_version(version: Version, style: Style = Style()) -> str:
         letter, number = version.pre
         same = letter == style.pre_letter
         spelling = style.pre_spelling if same else letter
-        num = "" if (same and style.pre_implicit and number == 0) else str(number)
+        num = "" if (same and style.pre_implicit and number == 0) else \
+            _number(style.numbers[0] if same else "", number)
         out += f"{style.pre_sep}{spelling}{style.pre_sep2 if num else ''}{num}"
     if version.post is not None:
         if style.post_dash:
-            out += f"-{version.post}"
+            out += f"-{_number(style.numbers[1], version.post)}"
         else:
-            num = "" if (style.post_implicit and version.post == 0) else str(version.post)
+            num = "" if (style.post_implicit and version.post == 0) else \
+                _number(style.numbers[1], version.post)
             out += f"{style.post_sep}{style.post_spelling}{style.post_sep2 if num else ''}{num}"
     if version.dev is not None:
-        num = "" if (style.dev_implicit and version.dev == 0) else str(version.dev)
+        num = "" if (style.dev_implicit and version.dev == 0) else \
+            _number(style.numbers[2], version.dev)
         out += f"{style.dev_sep}{style.dev_spelling}{style.dev_sep2 if num else ''}{num}"
     if version.local:
         same_local = style.local_text and Version(f"0+{style.local_text}").local == version.local
         out += "+" + (style.local_text if same_local else version.local)
     return out
+
+
+def _number(written: str, value: int) -> str:
+    """A number as the repository wrote it ("01") while its value is unchanged."""
+    return written if written and int(written) == value else str(value)
 
 
 def _make(

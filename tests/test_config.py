@@ -111,6 +111,36 @@ def test_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
         load(root)
 
 
+def test_a_glob_through_a_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside", {"x/pyproject.toml": PKG.format(name="x")})
+    root = repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["*/*"]')
+    (root / "vendor").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ConfigError, match="'\\*/\\*' matches 'vendor/x', which is outside the "
+                                          "repository"):
+        load(root)
+
+
+@pytest.mark.parametrize("where", ["../../../outside/v.py", "/tmp/v.py", "link/v.py"])
+def test_a_version_file_outside_the_repository_is_refused(tmp_path: Path, where: str) -> None:
+    """The build config of a package may not point the version (read and written by a bump)
+    outside the repository."""
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "v.py").write_text('__version__ = "1.0.0"\n')
+    root = repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["pkgs/a"]', extra={
+        "pkgs/a/pyproject.toml": '[project]\nname = "a"\ndynamic = ["version"]\n'
+                                 f'[tool.hatch.version]\npath = "{where}"\n'})
+    (root / "pkgs/a/link").symlink_to(tmp_path / "outside", target_is_directory=True)
+    if where.startswith("/tmp/"):
+        where = str(tmp_path / "outside" / "v.py")
+        (root / "pkgs/a/pyproject.toml").write_text(
+            f'[project]\nname = "a"\ndynamic = ["version"]\n[tool.hatch.version]\npath = '
+            f'"{where}"\n')
+    from release.locations import scan
+
+    with pytest.raises(ConfigError, match="outside the repository"):
+        scan(load(root))
+
+
 def test_two_sources_and_no_source_are_refused(tmp_path: Path) -> None:
     root = repo(tmp_path, '[tool.release.trains.core]\npackages = ["pkgs/*"]',
                 extra={"release.toml": '[trains.core]\npackages = ["pkgs/*"]\n'})
