@@ -58,6 +58,16 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
+def require_secure(url: str, what: str) -> None:
+    """Credentials travel only over https, or plain http on loopback (tests, local indexes)."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"{what}: {url!r} is not an http(s) URL")
+    if scheme == "http" and not _is_loopback(url):
+        raise ConfigError(f"{what}: {url} must use https (plain http is allowed only on "
+                          "loopback)")
+
+
 def endpoint(config: Config, name: str) -> Endpoint:
     """The index `name` with environment overrides applied and its URLs checked."""
     base = config.index(name)
@@ -68,11 +78,6 @@ def endpoint(config: Config, name: str) -> Endpoint:
         simple.rstrip("/").removesuffix("/simple") + "/pypi"
         if simple.rstrip("/").endswith("pypi.org/simple") else None)
     for url in (upload, simple):
-        scheme = urlsplit(url).scheme
-        if scheme not in ("http", "https"):
-            raise ConfigError(f"index {name}: {url!r} is not an http(s) URL")
-        if scheme == "http" and not _is_loopback(url):
-            raise ConfigError(f"index {name}: {url} must use https (plain http is allowed "
-                              "only on loopback)")
+        require_secure(url, f"index {name}")
     return Endpoint(name, upload, simple, json_api, base.production, base.allow_prereleases,
                     base.token_env)

@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import git
+from .endpoints import require_secure
 from .errors import ReleaseError
 from .notes import gather, notes_path, write_notes
 from .secrets import redact, register
@@ -193,6 +194,7 @@ def run_github_release(root: Path, train: str | None = None,
     body = path.read_text(encoding="utf-8")
     tag = chosen.tag(sources.version)
     api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
+    require_secure(api, "GITHUB_API_URL")
     result = publish(api, owner, name, secret, tag=tag,
                      title=f"{chosen.name} {sources.version}", body=body,
                      prerelease=Version(sources.version).is_prerelease)

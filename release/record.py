@@ -72,7 +72,11 @@ class Record:
         return result
 
     def next_step(self) -> str | None:
-        return next((s for s in STEPS if not self.done(s)), None)
+        """The first step not done after the last one done (sessions run only some steps:
+        `nox -s testpypi` on its own has no preflight to come back to)."""
+        done = [i for i, s in enumerate(STEPS) if self.done(s)]
+        start = done[-1] + 1 if done else 0
+        return next((s for s in STEPS[start:] if not self.done(s)), None)
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -195,3 +195,13 @@ def test_refusals_are_one_line(repo: Path, github: FakeGitHub) -> None:
 ])
 def test_parse_remote(url: str, expected: tuple[str, str] | None) -> None:
     assert parse_remote(url) == expected
+
+
+def test_the_token_never_goes_to_a_plain_http_api_off_loopback(tmp_path: Path) -> None:
+    from release.endpoints import require_secure
+    from release.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must use https"):
+        require_secure("http://github.example.com/api/v3", "GITHUB_API_URL")
+    require_secure("http://127.0.0.1:8080", "GITHUB_API_URL")
+    require_secure("https://api.github.com", "GITHUB_API_URL")
