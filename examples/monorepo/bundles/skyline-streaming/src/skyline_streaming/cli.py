@@ -1,24 +1,13 @@
-"""Console script `skyline-streaming`: --help and --version, nothing more."""
+"""Console script `skyline-streaming`: --help and --version (the CLI skyline-core provides)."""
 
-import argparse
-from importlib.metadata import version
+from skyline_core.cli import run
 
 DIST = "skyline-streaming"
 ABOUT = "skyline with the streaming extension."
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=DIST, description=ABOUT)
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2)
-        return int(exc.code or 0)
-    if args.version:
-        print(f"{DIST} {version(DIST)}")
-    else:
-        print(f"{DIST}: {ABOUT}")
-    return 0
+    return run(DIST, ABOUT, argv)
 
 
 if __name__ == "__main__":
