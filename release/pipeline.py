@@ -31,6 +31,7 @@ from .pythons import Interpreter
 from .record import Record
 from .uploads import upload
 from .verify import Report, require, verify
+from .versions import bump
 
 Say = Callable[[str], None]
 
@@ -136,13 +137,7 @@ def plan_versions(config: Config, trains: Sequence[Train], part: str | None,
                   to: str | None) -> dict[str, str]:
     """The version each train will release: from its record if one is in progress."""
     found = scan(config, trains)
-    versions = {}
-    for train in trains:
-        current = train_version(found, train)
-        from .versions import bump
-
-        versions[train.name] = bump(current, part=part, to=to).text
-    return versions
+    return {t.name: bump(train_version(found, t), part=part, to=to).text for t in trains}
 
 
 def stage_preflight(release: Release) -> None:
@@ -244,20 +239,26 @@ def stage_build(release: Release) -> None:
             tag = train.tag(release.versions[train.name])
             (manifest,) = build_trains(load(release.root), [train], ref=tag,
                                        out_dir=release.dist, progress=release.say)
-            record = release.records[train.name]
-            previous = record.data.get("artifacts")
-            now = [{"package": a.package, "version": a.version, "filename": a.filename,
-                    "kind": a.kind, "size": a.size, "sha256": a.sha256}
-                   for a in manifest.artifacts]
-            if previous and previous != now:
-                raise ReleaseError(f"rebuilt {train.name} {manifest.version} files differ from "
-                                   "the ones recorded; a release never swaps its files: "
-                                   "release a new version")
-            record.set("artifacts", now)
+            _record_artifacts(release.records[train.name], manifest)
             out[train.name] = {"manifest": str(manifest.path), "commit": manifest.commit,
-                               "files": len(now)}
+                               "files": len(manifest.artifacts)}
     _stage(release, "build", {t.name: {"tag": t.tag(release.versions[t.name])}
                               for t in release.python_trains}, body)
+
+
+def _record_artifacts(record: Record, manifest: Manifest) -> None:
+    """The record takes a manifest's files once; other files for the same release are refused."""
+    now = [{"package": a.package, "version": a.version, "filename": a.filename,
+            "kind": a.kind, "size": a.size, "sha256": a.sha256} for a in manifest.artifacts]
+    previous = record.data.get("artifacts")
+    if previous and previous != now:
+        raise ReleaseError(f"{manifest.path}: these files differ from the ones the record of "
+                           f"{manifest.train} {manifest.version} holds; published or verified "
+                           "files are never swapped: release a new version")
+    if not previous:
+        record.set("artifacts", now)
+        record.data.setdefault("commit", manifest.commit)
+        record.save()
 
 
 def adopt_manifests(release: Release) -> list[Manifest]:
@@ -265,17 +266,7 @@ def adopt_manifests(release: Release) -> list[Manifest]:
     manifests = release.manifests()
     for manifest in manifests:
         manifest.verify()
-        record = release.records[manifest.train]
-        now = [{"package": a.package, "version": a.version, "filename": a.filename,
-                "kind": a.kind, "size": a.size, "sha256": a.sha256} for a in manifest.artifacts]
-        previous = record.data.get("artifacts")
-        if previous and previous != now:
-            raise ReleaseError(f"{manifest.path}: these files differ from the ones the record of "
-                               f"{manifest.train} {manifest.version} holds; published or verified "
-                               "files are never swapped: release a new version")
-        if not previous:
-            record.set("artifacts", now)
-            record.set("commit", manifest.commit)
+        _record_artifacts(release.records[manifest.train], manifest)
     return manifests
 
 

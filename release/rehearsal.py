@@ -124,7 +124,8 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def _index_env(indexes: dict[str, LocalIndex]) -> dict[str, str]:
+def index_env(indexes: dict[str, LocalIndex]) -> dict[str, str]:
+    """The variables that point the testpypi/pypi endpoints at local indexes."""
     env = {}
     for name, index in indexes.items():
         prefix = name.upper()
@@ -172,7 +173,7 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
             ws.save(indexes={n: {"name": i.name, "username": i.username,
                                  "password": i.password, "url": i.url}
                              for n, i in indexes.items()})
-        with _environment(_index_env(indexes)):
+        with _environment(index_env(indexes)):
             summary = _run(ws, part, pythons, platforms, say)
     ws.save(finished=True)
     return summary + f"\nrehearsal passed in {time.monotonic() - started:.1f} s ({ws.path})"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from release import rehearsal
 from release.index import IndexClient
 from release.localindex import LocalDevpi
 from release.record import STEPS
@@ -77,15 +78,8 @@ def tagged(tmp_path: Path) -> Path:
 
 
 def index_env(server: LocalDevpi) -> dict[str, str]:
-    values = {}
-    for name in ("testpypi", "pypi"):
-        index = server.create_index(name)
-        prefix = name.upper()
-        values.update({f"{prefix}_UPLOAD_URL": index.upload_url,
-                       f"{prefix}_SIMPLE_URL": index.simple_url,
-                       f"{prefix}_JSON_URL": index.json_api,
-                       f"{prefix}_USERNAME": index.username, f"{prefix}_TOKEN": index.password})
-    return values
+    return rehearsal.index_env({name: server.create_index(name)
+                                for name in ("testpypi", "pypi")})
 
 
 @pytest.fixture
