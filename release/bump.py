@@ -9,8 +9,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from . import git, lockfile
-from .check import problems, train_version
+from . import git
+from .check import problems, set_pending, train_version
 from .config import Config, Train
 from .edits import FileEdit, LineChange, apply, line_changes
 from .errors import ReleaseError
@@ -27,7 +27,7 @@ class Plan:
     old: Written
     new: Written
     edits: tuple[FileEdit, ...]
-    relock: bool  # run `uv lock` after the edits
+    tag_driven: bool = False  # the version is the tag: `invoke tag` makes the release
 
     @property
     def tag(self) -> str:
@@ -39,16 +39,17 @@ class Plan:
 
     @property
     def paths(self) -> list[Path]:
-        return [e.path for e in self.edits] + ([lockfile.LOCK] if self.relock else [])
+        return [e.path for e in self.edits]
 
 
-def _moves(spot: Spot, old: Written) -> bool:
-    """Does this spot follow the train? Own versions do; pins only where they name `old`."""
-    if spot.kind == "version":
+def _moves(spot: Spot, old: Written, new: Written) -> bool:
+    """Does this spot follow the train? Own versions and lock entries do; requirements where
+    a clause names `old` (==, ===, ~=, >=, <=); downstream pins only after a verified release."""
+    if spot.kind in ("version", "lock"):
         return True
-    if spot.kind == "requirement":  # exact pins move; ranges are only checked
-        return parse_loose(spot.written) == old.version and "==" in spot.requirement
-    return False  # downstream pins move only after a verified release
+    if spot.kind == "requirement":
+        return new_requirement(spot, old.version, new.version) != spot.requirement
+    return False
 
 
 def plan_change(config: Config, train: Train, new_text: str | None = None, *,
@@ -59,36 +60,33 @@ def plan_change(config: Config, train: Train, new_text: str | None = None, *,
     own = [p for p in problems(config, found) if p.where in mine]
     if own:
         raise ReleaseError(f"train {train.name} does not agree with itself ({own[0]}); "
-                           "fix it or run `invoke check` first")
+                           "fix it, or leave that file alone with exclude = "
+                           f"[\"{own[0].where.rsplit(':', 1)[0]}\"] in the train's config")
     old = train_version(found, train)
     new = bump(old, part=part, to=new_text)
     by_file: dict[Path, list[Spot]] = defaultdict(list)
     for spot in found.for_train(train.name):
-        if _moves(spot, old):
+        if _moves(spot, old, new):
             by_file[spot.path].append(spot)
     edits = []
     for path, spots in by_file.items():
         text = found.texts[path]
-        new_text_of_file = rewrite(text, spots, old.version, new.text)
+        new_text_of_file = rewrite(text, spots, old.version, new.version, new.text)
         if new_text_of_file != text:
             edits.append(FileEdit(path, text, new_text_of_file))
     for spot in found.for_train(train.name, ("requirement",)):
-        moved = new_requirement(spot, old.version, new.text)
+        moved = new_requirement(spot, old.version, new.version)
         if not Requirement(moved).specifier.contains(new.version, prereleases=True):
             raise ReleaseError(f"{spot.where}: {spot.what} would not admit {new}; widen it first")
-    return Plan(train, old, new, tuple(edits), lockfile.has_lock(config.root))
+    return Plan(train, old, new, tuple(edits), train.name in found.tag_driven)
 
 
 def apply_plan(config: Config, plan: Plan, then: Callable[[], None] | None = None) -> None:
     """Write the plan; if anything fails (uv lock included, and `then`, e.g. the release
     commit, which runs last), every file is as before."""
-    def after() -> None:
-        if plan.relock:
-            lockfile.relock(config.root)
-        if then is not None:
-            then()
-
-    apply(config.root, plan.edits, after=after, after_touches=[lockfile.LOCK])
+    apply(config.root, plan.edits, after=then)
+    if plan.tag_driven:
+        set_pending(config, plan.train, plan.new.text)
 
 
 def commit_message(config: Config, plan: Plan) -> str:
@@ -115,9 +113,9 @@ def describe(plan: Plan, dry_run: bool) -> str:
         lines.append(f"  {change.path}:{change.line}")
         lines.append(f"    - {change.old.strip()}")
         lines.append(f"    + {change.new.strip()}")
-    if plan.relock:
-        lines.append("  uv.lock: uv lock")
-    count = len(plan.edits) + (1 if plan.relock else 0)
+    if plan.tag_driven:
+        lines.append(f"  the version is the git tag: `invoke tag` makes {plan.tag}")
+    count = len(plan.edits)
     verb = "would change (dry run: nothing written)" if dry_run else "changed"
     lines.append(f"{count} file(s) {verb}")
     return "\n".join(lines)

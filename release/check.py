@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from . import lockfile
+from . import git
 from .config import Config, Train
 from .errors import ReleaseError
 from .locations import Scan, Spot, parse_loose, scan
 from .versions import Written, parse
+
+PENDING = Path(".release") / "pending"
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,46 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
+def tag_version(config: Config, train: Train, ref: str = "HEAD") -> Written | None:
+    """The version of the train's last release tag reachable from ref (None: no tag yet)."""
+    if git.toplevel(config.root) is None:
+        return None
+    last = git.last_tag(config.root, train.tag_format, train.name, ref)
+    return parse(str(last[0])) if last else None
+
+
+def pending_version(config: Config, train: Train) -> Written | None:
+    """The version a bump prepared for a tag-driven train, if no tag has it yet."""
+    path = config.root / PENDING / train.name
+    if not path.is_file():
+        return None
+    try:
+        prepared = parse(path.read_text(encoding="utf-8").strip())
+    except ReleaseError:
+        return None
+    tagged = tag_version(config, train)
+    return prepared if tagged is None or prepared.version > tagged.version else None
+
+
+def set_pending(config: Config, train: Train, version: str) -> Path:
+    """Remember the version a tag-driven train's next tag will carry (in the ignored .release)."""
+    directory = config.root / PENDING
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = config.root / ".release" / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+    (directory / train.name).write_text(version + "\n", encoding="utf-8")
+    return PENDING / train.name
+
+
 def train_version(found: Scan, train: Train) -> Written:
-    """The train's version: what most of its own spots say (the rest are reported by check)."""
-    spots = found.for_train(train.name, ("version",))
+    """The train's version: what most of its own spots say (the rest are reported by check);
+    for a train versioned by git tags with no file carrying it, the prepared or last tag."""
+    every = found.for_train(train.name, ("version",))
+    spots = [s for s in every if not s.template] or every
+    if not spots and train.name in found.tag_driven:
+        return pending_version(found.config, train) or tag_version(found.config, train) \
+            or parse("0.0.0")
     if not spots:
         raise ReleaseError(f"train {train.name!r} has no version anywhere")
     votes = Counter(parse_loose(s.written) for s in spots)
@@ -37,6 +77,14 @@ def train_version(found: Scan, train: Train) -> Written:
     best = max(votes.values())
     winner = next(v for s in spots if votes.get(v := parse_loose(s.written)) == best)
     return parse(next(s.written for s in spots if parse_loose(s.written) == winner))
+
+
+def agrees(spot: Spot, value: Version, version: Version) -> bool:
+    """Does what a spot says stand for the train's version? A template (`{major}.{minor}`
+    parts) carries only the release numbers."""
+    if spot.template and "{version" not in spot.template:
+        return value.release == tuple((list(version.release) + [0, 0])[:3])
+    return value == version
 
 
 def _requirement_problem(spot: Spot, version: Version) -> str | None:
@@ -53,11 +101,11 @@ def problems(config: Config, found: Scan | None = None) -> list[Problem]:
     for train in config.trains.values():
         written = train_version(found, train)
         current[train.name] = written.version
-        for spot in found.for_train(train.name, ("version",)):
+        for spot in found.for_train(train.name, ("version", "lock")):
             value = parse_loose(spot.written)
             if value is None:
                 result.append(Problem(spot.where, f"{spot.written!r} is not a valid version"))
-            elif value != written.version:
+            elif not agrees(spot, value, written.version):
                 result.append(Problem(spot.where, f"{spot.what} is {spot.written}, but train "
                                       f"{train.name} is at {written}"))
     seen_requirements: set[tuple[str, str]] = set()
@@ -74,13 +122,4 @@ def problems(config: Config, found: Scan | None = None) -> list[Problem]:
             elif value > current[spot.train]:
                 result.append(Problem(spot.where, f"{spot.what} is {spot.written}, newer than "
                                       f"{spot.train} {current[spot.train]}"))
-    if lockfile.has_lock(config.root):
-        locked = lockfile.local_versions(config.root)
-        for train in config.trains.values():
-            for pkg in train.packages:
-                have = locked.get(canonicalize_name(pkg.name))
-                if have is not None and parse_loose(have) != current[train.name]:
-                    result.append(Problem("uv.lock", f"{pkg.name} is locked at {have}, but "
-                                      f"train {train.name} is at {current[train.name]} "
-                                      "(run uv lock)"))
     return result

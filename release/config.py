@@ -23,20 +23,30 @@ DEFAULT_PLATFORMS = ("windows", "macos", "x86_64-manylinux_2_28", "aarch64-manyl
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
 
+PARTS_PLACEHOLDERS = ("major", "minor", "micro")
+
+
 @dataclass(frozen=True)
 class Occurrence:
-    """A place where a version is written as text: `search` holds `{version}`."""
+    """A place where a version is written as text: `search` holds `{version}`, or parts of
+    it (`{major}`, `{minor}`, `{micro}`, with format specs: `0x{major:02x}{minor:02x}`).
+    `path` may be a glob (`**` crosses directories)."""
 
     path: Path  # relative to the repository root
     search: str
 
     @property
-    def before(self) -> str:
-        return self.search.split("{version}", 1)[0]
+    def is_glob(self) -> bool:
+        return is_glob(str(self.path))
 
     @property
-    def after(self) -> str:
-        return self.search.split("{version}", 1)[1]
+    def is_template(self) -> bool:
+        """Does the search name parts of the version (not only `{version}`)?"""
+        return any("{" + p in self.search for p in PARTS_PLACEHOLDERS)
+
+
+def is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class Train:
     occurrences: tuple[Occurrence, ...] = ()
     pins: tuple[Pin, ...] = ()
     version_source: Occurrence | None = None  # where an artifact train keeps its version
+    exclude: tuple[str, ...] = ()  # globs: files whose discovered version spots are left alone
 
     def tag(self, version: str) -> str:
         return self.tag_format.format(train=self.name, version=version)
@@ -209,12 +220,25 @@ def _occurrence(root: Path, file: Path, where: str, raw: Any,
     search = r.get("search", str, None)
     if path_text is None or search is None:
         r.fail(f"[{where}] needs both path and search")
-    if search.count("{version}") != 1:
-        r.fail(f"[{where}] search must contain {{version}} exactly once: {search!r}")
+    _check_search(r, search, allow_parts="train" not in extra)
     path = _inside(root, path_text, r, "path")
-    if not (root / path).is_file():
+    if not is_glob(path_text) and not (root / path).is_file():
         r.fail(f"[{where}] path {path_text!r} does not exist")
     return r, path, search
+
+
+def _check_search(r: _Reader, search: str, allow_parts: bool) -> None:
+    """`{version}` once, or (in occurrences) parts of the version with format specs."""
+    names = ("version",) + (PARTS_PLACEHOLDERS if allow_parts else ())
+    count = search.count("{version}")
+    if count > 1 or count == 0 and not (allow_parts and any("{" + p in search for p in names)):
+        needs = "{version} exactly once" if not allow_parts else \
+            "{version} (once) or {major}/{minor}/{micro}"
+        r.fail(f"[{r.where}] search must contain {needs}: {search!r}")
+    try:
+        search.format(version="1.2.3", major=1, minor=2, micro=3)
+    except (KeyError, IndexError, ValueError) as exc:
+        r.fail(f"[{r.where}] search has an unknown placeholder or format ({exc}): {search!r}")
 
 
 def _packages(root: Path, file: Path, where: str, patterns: tuple[str, ...]) -> list[Path]:
@@ -248,6 +272,9 @@ def _package_name(root: Path, rel: Path, file: Path, where: str) -> str:
         raise ConfigError(f"{pyproject.relative_to(root)}: not valid TOML: {exc}") from None
     project = data.get("project")
     name = project.get("name") if isinstance(project, dict) else None
+    if not isinstance(name, str) or not name:  # poetry before PEP 621
+        poetry = data.get("tool", {}).get("poetry") if isinstance(data.get("tool"), dict) else {}
+        name = poetry.get("name") if isinstance(poetry, dict) else None
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{file.name}: [{where}] package {str(rel)!r} has no [project] name")
     return name
@@ -255,7 +282,7 @@ def _package_name(root: Path, rel: Path, file: Path, where: str) -> str:
 
 TOP_KEYS = {"tag-format", "commit-message", "branches", "pythons", "optional-pythons",
             "platforms", "max-file-size", "indexes", "trains", "branch-model"}
-TRAIN_KEYS = {"packages", "kind", "tag-format", "occurrences", "pins", "version"}
+TRAIN_KEYS = {"packages", "kind", "tag-format", "occurrences", "pins", "version", "exclude"}
 INDEX_KEYS = {"upload-url", "simple-url", "token-env", "production", "allow-prereleases"}
 
 
@@ -351,8 +378,11 @@ def load(root: Path | str) -> Config:
             if pinned is None:
                 pr.fail(f"[{where}.pins[{i}]] needs train = \"...\" (the train it pins)")
             pins.append(Pin(pinned, path, search))
+        exclude = r.strings("exclude", ())
+        for pattern in exclude:
+            _inside(root, pattern, r, "exclude")
         trains[name] = Train(name, kind, tuple(packages), train_tag, tuple(occurrences),
-                             tuple(pins), version_source)
+                             tuple(pins), version_source, exclude)
 
     for train in trains.values():
         for pin in train.pins:

@@ -43,7 +43,8 @@ def _pin_edits(config: Config, train: Train, targets: dict[str, str]) -> tuple[l
         new_text = text
         for pinned in {s.train for s in spots}:
             group = [s for s in spots if s.train == pinned]
-            new_text = rewrite(new_text, group, Version(group[0].written), targets[pinned])
+            new_text = rewrite(new_text, group, Version(group[0].written),
+                               Version(targets[pinned]), targets[pinned])
         edits.append(FileEdit(path, text, new_text))
     return edits, moved
 

@@ -325,3 +325,12 @@ def _remove_worktree(repo: Path, path: Path) -> None:
         return
     shutil.rmtree(path, ignore_errors=True)
     run_git(repo, "worktree", "prune")  # forget the worktree whose directory we removed
+
+
+def tracked_files(repo: Path) -> list[Path] | None:
+    """Files git knows here (tracked, or untracked and not ignored), relative to repo; None
+    outside a git repository."""
+    proc = run_git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if proc.returncode != 0:
+        return None
+    return sorted({Path(p) for p in proc.stdout.split("\0") if p})

@@ -1,55 +1,72 @@
-"""uv.lock: kept in step with the versions of the repository's own packages."""
+"""Lock files (uv.lock, Cargo.lock): the `version` line of the repository's own members,
+found and edited in place. Nothing is re-resolved: no network, no cache, and every other
+byte of the lock stays as it is (maintainers' release commits change exactly these lines)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-import tomllib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from .errors import ConfigError, ReleaseError
-from .proc import run
+from .spots import Spot, read, span_spot
 
 LOCK = Path("uv.lock")
+_KEY = re.compile(r'^(?P<key>name|version|source)\s*=\s*(?P<value>"(?P<text>[^"\n]*)"|.*)$',
+                  re.MULTILINE)
+_LOCAL_UV_SOURCE = re.compile(r"\b(editable|virtual|directory)\s*=")
 
 
-def uv_binary() -> str:
-    """uv from this environment (a dependency), else from PATH."""
-    try:
-        from uv import find_uv_bin
+@dataclass(frozen=True)
+class Member:
+    """One `[[package]]` entry of a lock file."""
 
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    beside = Path(sys.executable).parent / "uv"
-    found = str(beside) if beside.exists() else shutil.which("uv")
-    if not found:
-        raise ReleaseError("uv is not installed (pip install uv); it is needed for uv.lock")
-    return found
+    name: str
+    version: str
+    start: int  # offset of the version text in the file
+    end: int
+    source: str  # the raw `source = ...` value ("" when absent)
 
 
-def has_lock(root: Path) -> bool:
-    return (root / LOCK).is_file()
+def members(text: str) -> Iterator[Member]:
+    """Every `[[package]]` entry that has a name and a version string."""
+    starts = [m.start() for m in re.finditer(r"^\[\[package\]\][ \t]*\r?$", text, re.MULTILINE)]
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(text)
+        body = text.find("\n", start, end) + 1 or end  # after the [[package]] line
+        sub = re.compile(r"^\[", re.MULTILINE).search(text, body, end)  # a sub-table ends it
+        keys_end = sub.start() if sub else end
+        found: dict[str, re.Match[str]] = {}
+        for m in _KEY.finditer(text, start, keys_end):
+            found.setdefault(m["key"], m)
+        name, version = found.get("name"), found.get("version")
+        if name is None or version is None or version["text"] is None:
+            continue
+        source = found.get("source")
+        yield Member(name["text"] or "", version["text"], version.start("text"),
+                     version.end("text"), source["value"] if source else "")
 
 
-def local_versions(root: Path) -> dict[str, str]:
-    """Versions uv.lock records for packages that live in the repository (not from an index)."""
-    try:
-        data = tomllib.loads((root / LOCK).read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"uv.lock: not valid TOML: {exc}") from None
-    found: dict[str, str] = {}
-    for pkg in data.get("package", []):
-        source = pkg.get("source", {})
-        if any(k in source for k in ("editable", "virtual", "directory")) and "version" in pkg:
-            found[canonicalize_name(pkg["name"])] = str(pkg["version"])
-    return found
+def uv_spots(root: Path, owners: Mapping[str, str], texts: dict[Path, str]) -> list[Spot]:
+    """uv.lock's version of every workspace member that belongs to a train."""
+    if not (root / LOCK).is_file():
+        return []
+    text = read(root, LOCK, texts)
+    spots = []
+    for m in members(text):
+        train = owners.get(canonicalize_name(m.name))
+        if train is not None and _LOCAL_UV_SOURCE.search(m.source):
+            spots.append(span_spot(train, LOCK, text, m.start, m.end, m.version,
+                                   f"uv.lock version of {m.name}", "lock", form="normal"))
+    return spots
 
 
-def relock(root: Path) -> None:
-    """Run `uv lock` so the lock file records the new versions (offline: nothing else moves)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
-    run([uv_binary(), "lock", "--offline", "--no-config"], cwd=root, env=env, timeout=300)
+def cargo_spots(root: Path, lock: Path, train: str, crates: set[str],
+                texts: dict[Path, str]) -> list[Spot]:
+    """Cargo.lock's version of the repository's own crates (entries without a source)."""
+    text = read(root, lock, texts)
+    return [span_spot(train, lock, text, m.start, m.end, m.version,
+                      f"Cargo.lock version of {m.name}", "lock", form="semver")
+            for m in members(text) if m.name in crates and not m.source]

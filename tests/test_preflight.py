@@ -319,6 +319,6 @@ def test_check_tag_includes_uv_lock(tmp_path: Path) -> None:
             'version = "0.9.0"\nsource = { editable = "core" }\n')
     work, _ = make_repo(tmp_path, extra={"uv.lock": lock})
     refused("check", "--tag", "core-v1.0.0", repo=work,
-            says="uv.lock: core is locked at 0.9.0")
+            says="uv.lock:6: uv.lock version of core is 0.9.0")
     (work / "uv.lock").write_text(lock.replace("0.9.0", "1.0.0"))
     assert "every file and uv.lock agrees" in ok("check", "--tag", "core-v1.0.0", repo=work)

@@ -93,7 +93,7 @@ def test_broken_config_is_one_line(scratch: Path) -> None:
     out = invoke("check", "--repo", str(scratch))
     assert out.returncode == 2
     assert out.stderr.strip() == ("error: pyproject.toml: [tool.release.trains.extensions] "
-                                  "unknown key 'flavour' (allowed: kind, occurrences, packages, "
+                                  "unknown key 'flavour' (allowed: exclude, kind, occurrences, packages, "
                                   "pins, tag-format, version)")
 
 
