@@ -14,7 +14,7 @@ from .check import problems, set_pending, train_version
 from .config import Config, Train
 from .edits import FileEdit, LineChange, apply, line_changes
 from .errors import ReleaseError
-from .locations import Scan, Spot, new_requirement, parse_loose, rewrite, scan
+from .locations import Scan, Spot, new_requirement, rewrite, scan
 from .preflight import preflight
 from .versions import Written, bump
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import git
@@ -15,8 +14,6 @@ from .config import Config, Train
 from .errors import ReleaseError
 from .locations import Scan, Spot, parse_loose, scan
 from .versions import Written, parse
-
-PENDING = Path(".release") / "pending"
 
 
 @dataclass(frozen=True)
@@ -36,9 +33,20 @@ def tag_version(config: Config, train: Train, ref: str = "HEAD") -> Written | No
     return parse(str(last[0])) if last else None
 
 
+def _pending_file(config: Config, train: Train) -> Path:
+    """Where a prepared tag version waits: in git's common directory, so every worktree of
+    the repository sees it and the working tree stays clean (outside git: .release/)."""
+    common = None
+    if git.toplevel(config.root) is not None:
+        common = git.git(config.root, "rev-parse", "--path-format=absolute",
+                         "--git-common-dir")
+    base = Path(common) / "release-train" if common else config.root / ".release"
+    return base / "pending" / train.name
+
+
 def pending_version(config: Config, train: Train) -> Written | None:
     """The version a bump prepared for a tag-driven train, if no tag has it yet."""
-    path = config.root / PENDING / train.name
+    path = _pending_file(config, train)
     if not path.is_file():
         return None
     try:
@@ -50,14 +58,13 @@ def pending_version(config: Config, train: Train) -> Written | None:
 
 
 def set_pending(config: Config, train: Train, version: str) -> Path:
-    """Remember the version a tag-driven train's next tag will carry (in the ignored .release)."""
-    directory = config.root / PENDING
-    directory.mkdir(parents=True, exist_ok=True)
-    ignore = config.root / ".release" / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n", encoding="utf-8")
-    (directory / train.name).write_text(version + "\n", encoding="utf-8")
-    return PENDING / train.name
+    """Remember the version a tag-driven train's next tag will carry."""
+    path = _pending_file(config, train)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent.parent.name == ".release" and not (path.parent.parent / ".gitignore").exists():
+        (path.parent.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+    path.write_text(version + "\n", encoding="utf-8")
+    return path
 
 
 def train_version(found: Scan, train: Train) -> Written:

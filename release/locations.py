@@ -26,7 +26,6 @@ from . import git, lockfile, sources
 from .config import Config, Occurrence, Package, Train
 from .errors import ConfigError, ReleaseError
 from .spots import (
-    BOUNDED_VERSION,
     VERSION_TEXT,
     Spot,
     dunder_spots,

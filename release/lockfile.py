@@ -5,18 +5,36 @@ byte of the lock stays as it is (maintainers' release commits change exactly the
 from __future__ import annotations
 
 import re
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from .errors import ReleaseError
 from .spots import Spot, read, span_spot
 
 LOCK = Path("uv.lock")
 _KEY = re.compile(r'^(?P<key>name|version|source)\s*=\s*(?P<value>"(?P<text>[^"\n]*)"|.*)$',
                   re.MULTILINE)
 _LOCAL_UV_SOURCE = re.compile(r"\b(editable|virtual|directory)\s*=")
+
+
+def uv_binary() -> str:
+    """uv from this environment (a dependency), else from PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    beside = Path(sys.executable).parent / "uv"
+    found = str(beside) if beside.exists() else shutil.which("uv")
+    if not found:
+        raise ReleaseError("uv is not installed (pip install uv)")
+    return found
 
 
 @dataclass(frozen=True)

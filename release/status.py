@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from .check import problems, train_version
+from .check import pending_version, problems, tag_version, train_version
 from .config import load
 from .errors import ReleaseError
 from .locations import scan
@@ -20,10 +20,17 @@ def render_status(root: Path) -> str:
         version = train_version(found, train)
         lines.append(f"{train.name} ({train.kind}) {version}  tag {train.tag(version.text)}")
         per_file: dict[str, list[str]] = defaultdict(list)
-        for spot in found.for_train(train.name, ("version",)):
+        for spot in found.for_train(train.name, ("version", "lock")):
             per_file[str(spot.path)].append(f"{spot.line}")
+        if train.name in found.tag_driven:
+            tagged, prepared = tag_version(config, train), pending_version(config, train)
+            lines.append(f"  version from git tags: last tag "
+                         f"{train.tag(tagged.text) if tagged else '(none yet)'}"
+                         + (f"; next {prepared} (prepared by bump: invoke tag makes "
+                            f"{train.tag(prepared.text)})" if prepared else ""))
         for pkg in train.packages:
-            lines.append(f"  package {pkg.name}  ({pkg.path})")
+            source = found.sources.get(pkg.name, "")
+            lines.append(f"  package {pkg.name}  ({pkg.path}; version: {source})")
         for path, numbers in per_file.items():
             lines.append(f"    {path}:{','.join(numbers)}")
         pins = [s for s in found.spots if s.kind == "pin" and s.path in

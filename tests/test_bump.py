@@ -186,7 +186,8 @@ def test_check_names_each_disagreeing_file(mini: Path) -> None:
     listed = [str(p) for p in problems(load(mini))]
     assert "core/src/core/__init__.py:1: __version__ of core is 0.4.3, but train core " \
            "is at 0.4.2" in listed, listed
-    assert any(p.startswith("bundle/pyproject.toml:6: requirement 'ext-one==1.0.0'") for p in listed)
+    assert any(p.startswith("bundle/pyproject.toml:6: requirement 'ext-one==1.0.0'")
+               for p in listed)
 
 
 UV_LOCK = """\

@@ -93,8 +93,8 @@ def test_broken_config_is_one_line(scratch: Path) -> None:
     out = invoke("check", "--repo", str(scratch))
     assert out.returncode == 2
     assert out.stderr.strip() == ("error: pyproject.toml: [tool.release.trains.extensions] "
-                                  "unknown key 'flavour' (allowed: exclude, kind, occurrences, packages, "
-                                  "pins, tag-format, version)")
+                                  "unknown key 'flavour' (allowed: exclude, kind, occurrences, "
+                                  "packages, pins, tag-format, version)")
 
 
 def test_status_shows_trains_packages_and_where_versions_live(scratch: Path) -> None:

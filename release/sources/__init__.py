@@ -6,11 +6,13 @@ the first that recognises a package wins. Adding a source is adding a module to 
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import ConfigError
 from . import flit, hatch, maturin, pdm, pep621, poetry, scm, setuptools
 from .base import Found, Project
 
-SOURCES = (pep621, scm, poetry, hatch, setuptools, pdm, flit, maturin)
+SOURCES: tuple[Any, ...] = (pep621, scm, poetry, hatch, setuptools, pdm, flit, maturin)
 SUPPORTED = ("static [project] version, hatch path/pattern, setuptools attr/file, flit module, "
              "pdm-backend file/scm, poetry, maturin Cargo.toml, setuptools-scm, hatch-vcs, "
              "versioningit")
@@ -19,7 +21,7 @@ SUPPORTED = ("static [project] version, hatch path/pattern, setuptools attr/file
 def find(project: Project) -> Found:
     """Where the version of this package lives, or one line saying why it cannot be told."""
     for source in SOURCES:
-        found = source.find(project)
+        found: Found | None = source.find(project)
         if found is not None:
             return found
     what = "dynamic version" if project.dynamic_version else "version"

@@ -73,9 +73,9 @@ class Project:
     def version_file(self, path: Path, what: str) -> list[Spot]:
         """Spots of a version file: `__version__ = "..."` in Python, else the whole text."""
         if not path.is_file():
+            shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
             raise ConfigError(f"{self.pyproject}: the version of {self.name} should be in "
-                              f"{path.relative_to(self.root) if path.is_relative_to(self.root) else path}, "
-                              "which does not exist")
+                              f"{shown}, which does not exist")
         rel, text = self.text_of(path)
         if path.suffix == ".py":
             found = dunder_spots(self.train, rel, text, f"__version__ {what}")
