@@ -55,13 +55,12 @@ HATCH_PATTERN = Layout("hatch-pattern", {
 
 # Like requests: setuptools attr into a __version__ module that also holds a hex build number.
 SETUPTOOLS_ATTR = Layout("setuptools-attr", {
-    "release.toml": _config(extra=textwrap.dedent("""\
-        occurrences = [
-          { path = "src/st_attr/__version__.py",
-            search = "__build__ = 0x{major:02x}{minor:02x}{micro:02x}" },
-          { path = "docs/**/*.rst", search = "pip install st-attr=={version}" },
-        ]
-        """)),
+    "release.toml": _config(extra=(
+        'occurrences = [\n'
+        '  { path = "src/st_attr/__version__.py", '
+        'search = "__build__ = 0x{major:02x}{minor:02x}{micro:02x}" },\n'
+        '  { path = "docs/**/*.rst", search = "pip install st-attr=={version}" },\n'
+        ']\n')),
     "pyproject.toml": """
         [build-system]
         requires = ["setuptools>=61"]
