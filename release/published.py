@@ -78,10 +78,10 @@ def _same_version(a: str, b: str) -> bool:
 
 def _destinations(record: Record) -> list[str]:
     """The indexes a record shows files sent to (an upload begun: it may have sent some) or
-    verified on."""
+    verified on, one per stage: the upload URL, else the index URL, else its name."""
     steps: Mapping[str, Any] = record.data.get("steps") or {}
     indexes: Mapping[str, Any] = record.data.get("indexes") or {}
-    found: list[str] = []
+    found: dict[str, str] = {}
     for name, step in steps.items():
         match = _PUBLISHING.search(name)
         if not isinstance(step, dict) or match is None:
@@ -89,12 +89,12 @@ def _destinations(record: Record) -> list[str]:
         status = step.get("status", "pending")
         if status == "pending" or (match.group(2) == "verify" and status != "done"):
             continue
-        stage = _PUBLISHING.split(name)[0] or name
+        stage = name[:match.start()] or name
         outputs, inputs = step.get("outputs") or {}, step.get("inputs") or {}
-        where = str(outputs.get("index") or indexes.get(stage) or inputs.get("index") or stage)
-        if where not in found:
-            found.append(where)
-    return found
+        if match.group(2) == "upload" or stage not in found:
+            found[stage] = str(outputs.get("index") or indexes.get(stage)
+                               or inputs.get("index") or stage)
+    return list(dict.fromkeys(found.values()))
 
 
 def _files(record: Record) -> tuple[PublishedFile, ...]:
@@ -122,10 +122,9 @@ def find(root: Path, train: str, version: str) -> Published | None:
 # --- reuse ---------------------------------------------------------------------------------
 
 def _show(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive
-        return str(path)
+    """PATH relative to the current directory when it is below it."""
+    here = Path.cwd()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def check_files(published: Published, directory: Path) -> None:

@@ -234,6 +234,7 @@ build-backend = "hatchling.build"
 name = "rt-pub-hatch"
 version = "1.0.0"
 description = "hatchling package"
+readme = "README.md"
 requires-python = ">=3.8"
 '''
 SETUP = HATCH.replace('requires = ["hatchling"]', 'requires = ["setuptools>=68"]').replace(
@@ -254,6 +255,7 @@ def small_repo(path: Path, *, setuptools: bool = True) -> Path:
         (module / "__init__.py").write_text('"""Test."""\n__version__ = "1.0.0"\n',
                                             encoding="utf-8")
         (path / folder / "pyproject.toml").write_text(text, encoding="utf-8")
+        (path / folder / "README.md").write_text(f"# {folder}\n", encoding="utf-8")
     return init_repo(path)
 
 
@@ -359,9 +361,10 @@ def test_rebuild_says_identical_or_refuses_a_content_change(tmp_path: Path,
     refused = nox(*args, "--rebuild", cache=cache)
     assert refused.returncode == 1
     [line] = errors(refused)
-    for name in (f.name for f in files):
-        assert re.search(re.escape(name) + r" \(member content \([^)]*rt_pub_hatch/__init__.py",
-                         line), line
+    assert line.startswith("error: --rebuild refused, ") and "pub 1.0.0 would differ" in line
+    for name in (f.name for f in files):  # each file named, with the member that changed
+        assert re.search(re.escape(name) + r" \(.*?member content \((rt_pub_hatch-1.0.0/src/)?"
+                         r"rt_pub_hatch/__init__.py", line), line
     assert snapshot(repo / "dist") == rebuilt  # dist/ untouched
     reused = nox(*args, cache=cache)
     assert reused.returncode == 0 and "pub 1.0.0: reusing the 2 files" in reused.stdout
