@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -215,10 +214,6 @@ def _built_line(manifest: Manifest) -> str:
     return (f"{manifest.train} {manifest.version}: {len(manifest.artifacts)} files from "
             f"{manifest.commit[:12]} ({seconds:.1f} s of backend time{checked}) -> "
             f"{manifest.path}")
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def build(config: Config, trains: Sequence[Train], ref: str = "HEAD",
