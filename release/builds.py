@@ -18,7 +18,6 @@ another version than the train's, or fails `twine check --strict`.
 from __future__ import annotations
 
 import email.parser
-import gzip
 import hashlib
 import json
 import os
@@ -44,6 +43,7 @@ from packaging.version import InvalidVersion, Version
 from . import config as config_module
 from .check import train_version
 from .config import Config, Package, Train
+from .distdiff import explain, fix_for
 from .errors import BuildError
 from .git import clean_worktree, git, require_repo, rev
 from .locations import scan
@@ -615,22 +615,22 @@ def twine_check(files: Sequence[Path]) -> None:
 
 
 def _differences(first: _Run, second: _Run) -> list[str]:
-    """Files whose bytes differ between two builds of the same commit."""
-    differ = []
+    """Files whose bytes differ between two builds of the same commit, each with what differs
+    inside it; then, once per backend, the setting that fixes it."""
+    differ: list[str] = []
+    fixes: dict[str, str] = {}
     for job in first.jobs:
         a, b = first.outcomes[job.index], second.outcomes[job.index]
         for left, right in ((a.sdist, b.sdist), (a.wheel, b.wheel)):
             assert left is not None and right is not None
             if left.name != right.name:
                 differ.append(f"{left.name} (named {right.name} the second time)")
-            elif sha256_of(left) != sha256_of(right):
-                hint = ""
-                if left.name.endswith(".gz"):
-                    with gzip.open(left) as x, gzip.open(right) as y:
-                        if x.read() == y.read():
-                            hint = " (only the gzip header time)"
-                differ.append(left.name + hint)
-    return differ
+                continue
+            causes = explain(left, right)
+            if causes:
+                differ.append(f"{left.name} ({'; '.join(causes)})")
+                fixes.setdefault(job.backend.split(".", 1)[0], fix_for(job.backend, causes))
+    return differ + [f"fix ({backend}): {fix}" for backend, fix in fixes.items()]
 
 
 # --- the step ------------------------------------------------------------------------------------
@@ -643,6 +643,16 @@ def _commit(repo: Path, ref: str) -> tuple[str, int]:
     return sha, int(git(repo, "log", "-1", "--format=%ct", sha, what="git log"))
 
 
+def train_versions_at(config: Config, trains: Sequence[Train], ref: str = "HEAD"
+                      ) -> tuple[str, dict[str, str]]:
+    """The commit REF names and each train's version in its files: what a build would make."""
+    commit, _ = _commit(config.root, ref)
+    inside = config.root.resolve().relative_to(require_repo(config.root).resolve())
+    with clean_worktree(config.root, commit) as tree:
+        _, versions, _ = _plan(tree / inside, trains)
+    return commit, versions
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -650,18 +660,21 @@ def _stderr(line: str) -> None:
 def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
                  out_dir: Path | None = None, *, reproducible: bool = False,
                  cache_dir: Path | None = None, fresh_envs: bool = False,
-                 jobs: int | None = None, progress: Progress | None = None) -> list[Manifest]:
+                 jobs: int | None = None, progress: Progress | None = None,
+                 logs: Path | None = None) -> list[Manifest]:
     """Build the python trains at REF; one Manifest per train, files in `<out>/<train>-<version>`.
 
     Nothing lands in out_dir unless every file of every train passed every check: the files
     are built into a staging directory and moved into place at the end. Artifact trains have
-    nothing to build and are skipped.
+    nothing to build and are skipped. The log of a failed build is kept in `logs` (default
+    `<out>/logs`).
     """
     wanted = [t for t in trains if t.kind == "python"]
     if not wanted:
         return []
     root = config.root
     out_dir = (out_dir if out_dir is not None else root / "dist").resolve()
+    logs = logs or out_dir / "logs"
     top = require_repo(root)
     inside = root.resolve().relative_to(top.resolve())  # the config may sit below the git root
     commit, epoch = _commit(root, ref)
@@ -679,7 +692,7 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         stack.callback(shutil.rmtree, staging, True)
         (scratch / "one").mkdir()
         first = _Run(planned, lambda j: staging / f"{j.train}-{j.version}", scratch / "one",
-                     cache, epoch, parallel, report, out_dir / "logs")
+                     cache, epoch, parallel, report, logs)
         _build_jobs(first)
         per_train: dict[str, list[Artifact]] = {t.name: [] for t in wanted}
         for job in planned:
@@ -690,14 +703,15 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
             replanned, _, _ = _plan(again_tree, wanted)
             (scratch / "two").mkdir()
             second = _Run(replanned, lambda j: scratch / "two-out" / f"{j.train}-{j.version}",
-                          scratch / "two", cache, epoch, parallel, report, out_dir / "logs",
+                          scratch / "two", cache, epoch, parallel, report, logs,
                           label=" again")
             _build_jobs(second)
             differ = _differences(first, second)
             if differ:
-                raise BuildError(f"not reproducible: {len(differ)} file(s) differ between two "
-                                 f"builds of {commit[:12]} with SOURCE_DATE_EPOCH={epoch}: "
-                                 + ", ".join(differ))
+                count = sum(not d.startswith("fix (") for d in differ)
+                raise BuildError(f"not reproducible: {count} of {2 * len(planned)} files differ "
+                                 f"between two builds of {commit[:12]} with SOURCE_DATE_EPOCH="
+                                 f"{epoch}: " + "; ".join(differ))
         manifests = []
         python = ".".join(map(str, sys.version_info[:3]))
         for train in wanted:
@@ -711,7 +725,7 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
             manifest.write()
             manifests.append(manifest)
         for job in planned:  # a log kept from an earlier failure no longer applies
-            (out_dir / "logs" / f"{job.package.name}.log").unlink(missing_ok=True)
-        if (out_dir / "logs").is_dir() and not any((out_dir / "logs").iterdir()):
-            (out_dir / "logs").rmdir()
+            (logs / f"{job.package.name}.log").unlink(missing_ok=True)
+        if logs.is_dir() and not any(logs.iterdir()):
+            logs.rmdir()
     return manifests

@@ -49,10 +49,11 @@ def guarded(func: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], i
 
 @guarded
 def build(argv: Sequence[str]) -> int:
-    """Build sdists and wheels of the selected trains from a clean worktree; write manifests."""
-    from .builds import build_trains
+    """Build sdists and wheels of the selected trains from a clean worktree; write manifests.
+    Files a release record shows uploaded are reused, never replaced."""
     from .config import load
     from .errors import BuildError
+    from .published import build as build_or_reuse
 
     parser = _parser("build", "Build every package of the selected python trains from a "
                      "clean worktree of REF: sdist, then the wheel from the sdist, in isolated "
@@ -61,7 +62,11 @@ def build(argv: Sequence[str]) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="where <train>-<version>/ directories go (default: <repo>/dist)")
     parser.add_argument("--reproducible", action="store_true",
-                        help="build twice and fail naming any file whose bytes differ")
+                        help="build twice and fail naming any file whose bytes differ, what "
+                             "differs inside it and the backend setting that fixes it")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="build trains whose files were already uploaded again, and refuse "
+                             "unless the new files are byte-identical to the uploaded ones")
     parser.add_argument("--fresh-envs", action="store_true",
                         help="make new build environments instead of reusing cached ones")
     parser.add_argument("--jobs", type=int, default=None,
@@ -78,13 +83,11 @@ def build(argv: Sequence[str]) -> int:
         trains = [t for t in config.trains.values() if t.kind == "python"]
         if not trains:
             raise BuildError("no python train to build")
-    manifests = build_trains(config, trains, args.ref, args.out, reproducible=args.reproducible,
-                             fresh_envs=args.fresh_envs, jobs=args.jobs)
-    for m in manifests:
-        seconds = sum(a.seconds for a in m.artifacts)
-        checked = ", reproducible" if m.reproducible else ""
-        print(f"{m.train} {m.version}: {len(m.artifacts)} files from {m.commit[:12]} "
-              f"({seconds:.1f} s of backend time{checked}) -> {m.path}")
+    outcomes = build_or_reuse(config, trains, args.ref, args.out, rebuild=args.rebuild,
+                              reproducible=args.reproducible, fresh_envs=args.fresh_envs,
+                              jobs=args.jobs)
+    for outcome in outcomes:
+        print(outcome.line)
     return 0
 
 

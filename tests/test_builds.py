@@ -204,10 +204,13 @@ def test_reproducible_build_names_no_hatchling_file(built: Built) -> None:
         assert all(m.reproducible for m in manifests(built.repo, "twice").values())
         return
     assert len(errors) == 1 and "not reproducible" in errors[0], proc.stderr
-    named = errors[0].rsplit(": ", 1)[1].split(", ")
+    # Each differing file is named with what differs in it, then the fix for its backend.
+    named = re.findall(r"(?:: |; )(\S+\.(?:tar\.gz|whl)) \(", errors[0])
     setuptools_sdists = {f"{p.replace('-', '_')}-" for p in SETUPTOOLS}
-    assert named and all(any(n.startswith(s) and ".tar.gz" in n for s in setuptools_sdists)
-                         for n in named), named
+    assert named and all(any(n.startswith(s) and n.endswith(".tar.gz")
+                             for s in setuptools_sdists) for n in named), named
+    assert f"{named[0]} (the gzip header time (" in errors[0]
+    assert "; fix (setuptools): setuptools ignores SOURCE_DATE_EPOCH in sdists" in errors[0]
     assert not (built.repo / "twice" / "core-0.4.2").exists()
 
 
