@@ -48,7 +48,7 @@ def _moves(spot: Spot, old: Written, new: Written) -> bool:
     if spot.kind in ("version", "lock"):
         return True
     if spot.kind == "requirement":
-        return new_requirement(spot, old.version, new.version) != spot.requirement
+        return new_requirement(spot, old, new) != spot.requirement
     return False
 
 
@@ -71,11 +71,11 @@ def plan_change(config: Config, train: Train, new_text: str | None = None, *,
     edits = []
     for path, spots in by_file.items():
         text = found.texts[path]
-        new_text_of_file = rewrite(text, spots, old.version, new.version, new.text)
+        new_text_of_file = rewrite(text, spots, old, new)
         if new_text_of_file != text:
             edits.append(FileEdit(path, text, new_text_of_file))
     for spot in found.for_train(train.name, ("requirement",)):
-        moved = new_requirement(spot, old.version, new.version)
+        moved = new_requirement(spot, old, new)
         if not Requirement(moved).specifier.contains(new.version, prereleases=True):
             raise ReleaseError(f"{spot.where}: {spot.what} would not admit {new}; widen it first")
     return Plan(train, old, new, tuple(edits), train.name in found.tag_driven)

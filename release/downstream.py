@@ -19,6 +19,7 @@ from .edits import FileEdit, apply
 from .errors import ReleaseError
 from .locations import Spot, rewrite, scan
 from .record import all_records
+from .versions import parse
 
 
 def verified_on_pypi(root: Path, train: str) -> list[str]:
@@ -43,8 +44,7 @@ def _pin_edits(config: Config, train: Train, targets: dict[str, str]) -> tuple[l
         new_text = text
         for pinned in {s.train for s in spots}:
             group = [s for s in spots if s.train == pinned]
-            new_text = rewrite(new_text, group, Version(group[0].written),
-                               Version(targets[pinned]), targets[pinned])
+            new_text = rewrite(new_text, group, parse(group[0].written), parse(targets[pinned]))
         edits.append(FileEdit(path, text, new_text))
     return edits, moved
 

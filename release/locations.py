@@ -34,7 +34,7 @@ from .spots import (
     read,
     span_spot,
 )
-from .versions import format_version, parse
+from .versions import Written, format_version, parse
 
 __all__ = ["Scan", "Spot", "VERSION_TEXT", "new_requirement", "parse_loose", "rewrite", "scan"]
 
@@ -335,30 +335,34 @@ def semver(version: Version) -> str:
     return text + ("-" + ".".join(tags) if tags else "")
 
 
-def written_at(spot: Spot, new: Version, new_text: str) -> str:
+def written_at(spot: Spot, new: Written) -> str:
     """The new version as this spot writes it."""
+    new_text, new_version = new.text, new.version
     if spot.template:
-        release = (list(new.release) + [0, 0])[:3]
+        release = (list(new_version.release) + [0, 0])[:3]
         return spot.template.format(version=new_text, major=release[0], minor=release[1],
                                     micro=release[2])
     if spot.form == "normal":
-        return str(new)
+        return str(new_version)
     if spot.form == "semver":
-        return semver(new)
+        return semver(new_version)
     return new_text
 
 
-def new_requirement(spot: Spot, old: Version, new: Version) -> str:
+def new_requirement(spot: Spot, old: Written, new: Written) -> str:
     """The requirement with every clause naming `old` moved to `new`, operator and spacing
     kept, written in the clause's own style (`~= 1.4.0.dev` -> `~= 1.5.0.dev`). A clause
     names `old` when it is the same version with as many release numbers: `>=1.0` is a floor
-    someone chose, not the current 1.0.0, and stays."""
+    someone chose, not the current 1.0.0, and stays. A clause spelled as the train spells its
+    version gets the train's new spelling."""
     def swap(m: re.Match[str]) -> str:
         moving = m["op"] in MOVING_OPERATORS and "*" not in m["version"]
         value = parse_loose(m["version"])
-        if moving and value == old and value is not None and \
-                len(value.release) == len(old.release):
-            return f"{m['op']}{m['ws']}{format_version(new, parse(m['version']).style)}"
+        if moving and value == old.version and value is not None and \
+                len(value.release) == len(old.version.release):
+            same = m["version"] == old.text
+            text = new.text if same else format_version(new.version, parse(m["version"]).style)
+            return f"{m['op']}{m['ws']}{text}"
         return m.group(0)
 
     return _SPECIFIER.sub(swap, spot.requirement)
@@ -374,7 +378,7 @@ def _set_toml_string(doc: Any, key: tuple[str | int, ...], value: str) -> None:
     container[key[-1]] = tomlkit.string(value, literal=literal, multiline=multiline)
 
 
-def rewrite(text: str, spots: list[Spot], old: Version, new: Version, new_text: str) -> str:
+def rewrite(text: str, spots: list[Spot], old: Written, new: Written) -> str:
     """The file's text with every given spot (all in this file) moved from old to new."""
     toml_spots = [s for s in spots if s.key]
     text_spots = [s for s in spots if not s.key]
@@ -382,7 +386,7 @@ def rewrite(text: str, spots: list[Spot], old: Version, new: Version, new_text: 
         doc = tomlkit.parse(text)
         for spot in toml_spots:
             value = new_requirement(spot, old, new) if spot.kind == "requirement" else \
-                written_at(spot, new, new_text)
+                written_at(spot, new)
             _set_toml_string(doc, spot.key, value)
         text = tomlkit.dumps(doc)
     if text_spots:
@@ -392,6 +396,6 @@ def rewrite(text: str, spots: list[Spot], old: Version, new: Version, new_text: 
             start, end = spot.span
             if not spot.template and line[start:end] != spot.written:
                 raise ReleaseError(f"{spot.where}: changed while planning; run again")
-            lines[spot.line - 1] = line[:start] + written_at(spot, new, new_text) + line[end:]
+            lines[spot.line - 1] = line[:start] + written_at(spot, new) + line[end:]
         text = "\n".join(lines)
     return text

@@ -255,8 +255,14 @@ def bump(current: Written, part: str | None = None, to: str | None = None) -> Wr
     """The new written version for `--part` or `--to`, in the current style, newer or refused."""
     if (part is None) == (to is None):
         raise VersionError("give exactly one of --part or --to")
-    if to is not None:
-        target = parse(to).version
+    if to is not None:  # written as the user typed it (`8.4.2.dev` stays implicit)
+        typed = parse(to)
+        if typed.version <= current.version:
+            raise VersionError(f"new version {typed.version} is not greater than the current "
+                               f"{current}")
+        text = typed.text if typed.style.prefix or not current.style.prefix else \
+            current.style.prefix + typed.text
+        return Written(typed.version, typed.style, text)
     else:
         assert part is not None
         target = next_version(current.version, part)
