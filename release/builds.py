@@ -415,7 +415,10 @@ def _run_runner(run_: _Run, env: BuildEnv, jobs: Sequence[_Job], tag: str,
                 extra: Mapping[int, tuple[str, ...]]) -> None:
     """One interpreter of `env` runs the hooks of all `jobs` (results land in files)."""
     job_file = _runner_job(run_, jobs, tag, extra)
-    environ = clean_env(SOURCE_DATE_EPOCH=str(run_.epoch))
+    # The environment's scripts come first on PATH, as under pypa/build: backends such as
+    # maturin run a tool their requirements installed there.
+    path = os.pathsep.join([str(env.python.parent), os.environ.get("PATH", "")])
+    environ = clean_env(SOURCE_DATE_EPOCH=str(run_.epoch), PATH=path)
     run([str(env.python), "-I", "-B", str(RUNNER), str(job_file)], cwd=run_.work,
         env=environ, timeout=3600)
 

@@ -57,6 +57,12 @@ def devpi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDevpi]:
         server.close()
 
 
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build-environment cache for the session: the first build fills it."""
+    return tmp_path_factory.mktemp("build-cache")
+
+
 @pytest.fixture
 def local_index(devpi: LocalDevpi) -> LocalIndex:
     """A fresh, uniquely named, PyPI-like index (the server is restarted if a test stopped it)."""

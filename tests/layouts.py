@@ -26,8 +26,22 @@ class Layout:
         for rel, text in self.files.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+            path.write_text(_publishable(rel, textwrap.dedent(text).lstrip()), encoding="utf-8")
+            if rel.endswith("pyproject.toml") and not (path.parent / "README.md").exists():
+                (path.parent / "README.md").write_text(f"{self.name}\n", encoding="utf-8")
         return init_repo(root) if git else root
+
+
+def _publishable(rel: str, text: str) -> str:
+    """A pyproject with the readme and description `twine check --strict` asks for."""
+    if not rel.endswith("pyproject.toml") or "readme" in text:
+        return text
+    table = "[project]\n" if "[project]\n" in text else "[tool.poetry]\n"
+    if table not in text:
+        return text
+    added = 'readme = "README.md"\n' + ("" if "description" in text else
+                                        'description = "A layout fixture."\n')
+    return text.replace(table, table + added, 1)
 
 
 def _config(train: str = "pkg", extra: str = "") -> str:
@@ -162,6 +176,8 @@ MATURIN = Layout("maturin", {
         build-backend = "maturin"
         [project]
         name = "rusty"
+        description = "A Rust binary as a Python package."
+        readme = "README.md"
         dynamic = ["version"]
         [tool.maturin]
         bindings = "bin"
@@ -183,6 +199,7 @@ MATURIN = Layout("maturin", {
         name = "rusty"
         version = "2.0.3"
     """,
+    "README.md": "rusty\n",
     "src/main.rs": 'fn main() {\n    println!("rusty {}", env!("CARGO_PKG_VERSION"));\n}\n',
 }, "2.0.3", {
     "Cargo.toml": [('version = "2.0.3"', 'version = "2.1.0"')],

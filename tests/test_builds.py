@@ -64,12 +64,6 @@ class Built:
 
 
 @pytest.fixture(scope="session")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One build-environment cache for the session: the first build fills it."""
-    return tmp_path_factory.mktemp("build-cache")
-
-
-@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Built:
     """The whole example built once, with a tracked file edited but not committed, and a user
     configuration that would break any build that honoured it."""
