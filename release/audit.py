@@ -45,6 +45,7 @@ _LONGER = (r"(?i:[-_.]?(?:alpha|beta|preview|pre|rc|a|b|c|post|rev|r|dev)[-_.]?[
 _TOML_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([A-Za-z0-9_.\-\"' \t]+?)[ \t]*\]\]?[ \t]*(#.*)?$")
 _QUOTES = "\"'`"
 _OPENERS = _QUOTES + "([<"
+_OPENERS_CLOSE = {**{q: q for q in _QUOTES}, "(": ")", "[": "]", "<": ">"}
 
 
 @dataclass(frozen=True)
@@ -248,24 +249,31 @@ def _word_start(line: str, end: int) -> int:
     return end
 
 
+def _trim_openers(run: str) -> str:
+    """Without leading quotes or brackets that the run does not close (`"pkg==` -> `pkg==`,
+    but `"version": "` stays)."""
+    while run and run[0] in _OPENERS and _OPENERS_CLOSE[run[0]] not in run[1:]:
+        run = run[1:]
+    return run
+
+
 def _lefts(line: str, start: int) -> list[str]:
     """Contexts before the version, shortest first: its word (without an opening quote or
     bracket), then with the words before it; never the line's indentation."""
     lefts: list[str] = []
     word = _word_start(line, start)
-    run = line[word:start]
-    trimmed = run.lstrip(_OPENERS)
-    if any(c.isalnum() for c in trimmed):
-        lefts.append(trimmed)
-    lefts.append(run)
-    while word > 0 and line[word - 1] not in "{}":
+    while True:
+        run = line[word:start]
+        trimmed = _trim_openers(run)
+        if any(c.isalnum() for c in trimmed):
+            lefts.append(trimmed)
+        lefts.append(run)
         gap = word
         while gap > 0 and line[gap - 1].isspace():
             gap -= 1
-        if gap == 0 or line[gap - 1] in "{}":
+        if gap == 0 or line[gap - 1] in "{}" or word > 0 and line[word - 1] in "{}":
             break
         word = _word_start(line, gap)
-        lefts.append(line[word:start])
     meaningful = [c for c in lefts if any(ch.isalnum() for ch in c)]
     return list(dict.fromkeys(meaningful + lefts[-1:]))
 
