@@ -59,12 +59,17 @@ class Finding:
     text: str  # the line, without its line break
     spans: tuple[tuple[int, int], ...]  # where the version stands on the line
     offset: int = 0  # where the line starts in the file
+    also: tuple[str, ...] = ()  # other trains at the same version: the line may be theirs
+
+    @property
+    def trains(self) -> str:
+        return self.train + (f" (or {', '.join(self.also)})" if self.also else "")
 
     def __str__(self) -> str:
         shown = self.text.strip()
         if len(shown) > MAX_SHOWN:
             shown = shown[:MAX_SHOWN - 3] + "..."
-        return f"{self.path.as_posix()}:{self.line}: {self.train} {self.version}: {shown}"
+        return f"{self.path.as_posix()}:{self.line}: {self.trains} {self.version}: {shown}"
 
 
 @dataclass(frozen=True)
@@ -75,11 +80,16 @@ class Suggestion:
     path: str  # a path or a glob, posix
     search: str
     note: str = ""
+    also: tuple[str, ...] = ()  # trains at the same version, which it may belong to instead
 
     def toml(self) -> str:
         entry = (f"{{ path = {tomlkit.string(self.path).as_string()}, "
                  f"search = {tomlkit.string(self.search).as_string()} }},")
-        return f"# {entry}  # {self.note}" if self.note else entry
+        if self.note:
+            return f"# {entry}  # {self.note}"
+        if self.also:
+            return f"{entry}  # or under {', '.join(self.also)}: same version"
+        return entry
 
 
 # --- what is audited -------------------------------------------------------------------------
@@ -179,7 +189,8 @@ def managed_lines(found: Scan, versions: Mapping[str, str]) -> dict[str, set[tup
 
 
 def find_lines(train: str, version: str, rel: Path, text: str,
-               pattern: re.Pattern[str], skip: set[int]) -> list[Finding]:
+               pattern: re.Pattern[str], skip: set[int],
+               also: tuple[str, ...] = ()) -> list[Finding]:
     """The lines of one file where pattern matches, but not those numbered in skip."""
     spans: dict[int, list[tuple[int, int]]] = {}
     offsets: dict[int, int] = {}
@@ -198,16 +209,22 @@ def find_lines(train: str, version: str, rel: Path, text: str,
         start = offsets[number]
         end = text.find("\n", start)
         body = text[start:end if end >= 0 else len(text)].removesuffix("\r")
-        findings.append(Finding(train, version, rel, number, body, tuple(found), start))
+        findings.append(Finding(train, version, rel, number, body, tuple(found), start, also))
     return findings
 
 
 def audit(config: Config, found: Scan, texts: Mapping[Path, str]) -> list[Finding]:
-    """Every unmanaged line of the texts that carries a train's current version, by train."""
+    """Every unmanaged line of the texts that carries a train's current version, by train.
+    Trains that write the same version share their findings: each is reported once, under the
+    first of them, naming the others."""
     versions = current_versions(config, found)
     managed = managed_lines(found, versions)
-    patterns = {name: version_pattern(v) for name, v in versions.items()}
-    forms = {name: version_forms(v) for name, v in versions.items()}
+    sharing: dict[str, list[str]] = defaultdict(list)
+    for name, written in versions.items():
+        sharing[written].append(name)
+    also = {names[0]: tuple(names[1:]) for names in sharing.values()}
+    patterns = {name: version_pattern(versions[name]) for name in also}
+    forms = {name: version_forms(versions[name]) for name in also}
     config_rel = _config_rel(config)
     per_train: dict[str, list[Finding]] = {name: [] for name in versions}
     for rel, text in texts.items():
@@ -218,7 +235,8 @@ def audit(config: Config, found: Scan, texts: Mapping[Path, str]) -> list[Findin
             if not any(form in text for form in forms[name]):
                 continue
             skip = table | {line for path, line in managed[name] if path == rel}
-            per_train[name] += find_lines(name, versions[name], rel, text, pattern, skip)
+            per_train[name] += find_lines(name, versions[name], rel, text, pattern, skip,
+                                          also[name])
     return [f for name in versions for f in per_train[name]]
 
 
@@ -406,7 +424,7 @@ def _collapse(train: str, entries: list[Suggestion], texts: Mapping[Path, str],
                 glob = _glob_for([PurePosixPath(m.path) for m in members], name)
                 if not _glob_holds(glob, search, {m.path for m in members}, texts, allowed):
                     continue
-                replaced[members[0]] = Suggestion(train, glob, search)
+                replaced[members[0]] = Suggestion(train, glob, search, also=members[0].also)
                 replaced.update(dict.fromkeys(members[1:]))
                 left = [e for e in left if e not in members]
     result = []
@@ -441,7 +459,7 @@ def suggest(findings: list[Finding], texts: Mapping[Path, str]) -> list[Suggesti
                 search = before + "{version}" + after
                 if ok:
                     covered[posix] |= search_starts(before, after, text)
-                    entry = Suggestion(train, posix, search)
+                    entry = Suggestion(train, posix, search, also=f.also)
                 else:
                     covered[posix].add(f.offset + span[0])
                     entry = Suggestion(train, posix, search,

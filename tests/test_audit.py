@@ -161,6 +161,13 @@ def test_trains_at_the_same_version_do_not_report_each_other(tmp_path: Path) -> 
         path.write_text(path.read_text().replace("0.4.2", "1.2.0"))
     config = load(root)
     assert audit(config, scan(config), read_texts(root, _all_files(root))) == []
+    (root / "docs/matrix.md").write_text("| skyline | 1.2.0 |\n")
+    texts = read_texts(root, _all_files(root))
+    [finding] = audit(config, scan(config), texts)
+    assert str(finding) == "docs/matrix.md:1: core (or extensions) 1.2.0: | skyline | 1.2.0 |"
+    [entry] = suggest([finding], texts)
+    assert entry.toml() == ('{ path = "docs/matrix.md", search = "skyline | {version}" },'
+                            "  # or under extensions: same version")
 
 
 def _all_files(root: Path) -> list[Path]:
@@ -291,6 +298,11 @@ def test_the_example_has_no_unmanaged_line(tmp_path: Path) -> None:
     out = invoke("check", "--audit", "--repo", str(root))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "audit: 0 unmanaged line(s) carry a train's version" in out.stdout
+    git(root, "tag", "v0.4.2")
+    tagged = invoke("check", "--tag", "v0.4.2", "--audit", "--repo", str(root))
+    assert tagged.returncode == 0, tagged.stdout + tagged.stderr
+    assert tagged.stdout.startswith("ok: tag v0.4.2 names core 0.4.2")
+    assert "audit: 0 unmanaged line(s)" in tagged.stdout
     status = invoke("status", "--repo", str(root))
     assert status.returncode == 0 and "audit:" not in status.stdout
 
