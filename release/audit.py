@@ -27,9 +27,9 @@ import tomlkit
 from packaging.version import InvalidVersion, Version
 
 from . import git
-from .check import train_version
+from .check import pending_version, tag_version, train_version
 from .config import Config
-from .locations import VERSION_TEXT, Scan
+from .locations import Scan, glob_regex, search_regex
 
 MAX_BYTES = 2 * 1024 * 1024  # larger files are data, not places a version is written by hand
 MAX_SHOWN = 120
@@ -170,7 +170,14 @@ def version_pattern(written: str) -> re.Pattern[str]:
 
 
 def current_versions(config: Config, found: Scan) -> dict[str, str]:
-    return {t.name: train_version(found, t).text for t in config.trains.values()}
+    """Each train's version as written; not a train versioned by tags that has no tag yet."""
+    versions = {}
+    for train in config.trains.values():
+        if train.name in found.tag_driven and not found.for_train(train.name, ("version",)) \
+                and not (pending_version(config, train) or tag_version(config, train)):
+            continue
+        versions[train.name] = train_version(found, train).text
+    return versions
 
 
 def managed_lines(found: Scan, versions: Mapping[str, str]) -> dict[str, set[tuple[Path, int]]]:
@@ -184,7 +191,8 @@ def managed_lines(found: Scan, versions: Mapping[str, str]) -> dict[str, set[tup
 
     by_version: dict[object, set[tuple[Path, int]]] = defaultdict(set)
     for spot in found.spots:
-        by_version[key(versions[spot.train])].add((spot.path, spot.line))
+        if spot.train in versions:
+            by_version[key(versions[spot.train])].add((spot.path, spot.line))
     return {name: by_version[key(text)] for name, text in versions.items()}
 
 
@@ -241,9 +249,10 @@ def audit(config: Config, found: Scan, texts: Mapping[Path, str]) -> list[Findin
 
 
 def tracked_texts(config: Config) -> dict[Path, str]:
-    """The text of every file git tracks under the config's root."""
+    """The text of every file git knows under the config's root (tracked, or untracked and
+    not ignored: the files a glob occurrence sees)."""
     git.require_repo(config.root)
-    return read_texts(config.root, git.tracked_files(config.root))
+    return read_texts(config.root, git.tracked_files(config.root) or [])
 
 
 def run_audit(config: Config, found: Scan) -> list[Finding]:
@@ -255,8 +264,8 @@ def run_audit(config: Config, found: Scan) -> list[Finding]:
 
 def search_starts(before: str, after: str, text: str) -> set[int]:
     """Where an occurrence search would find a version in text (as the bump reads it)."""
-    pattern = re.compile(re.escape(before) + f"(?P<version>{VERSION_TEXT})" + re.escape(after))
-    return {m.start("version") for m in pattern.finditer(text)}
+    regex = search_regex(before + "{version}" + after)
+    return {m.start("version") for m in regex.finditer(text)}
 
 
 def _word_start(line: str, end: int) -> int:
@@ -338,22 +347,6 @@ def search_for(line: str, span: tuple[int, int], text: str, offset: int,
     return candidates[-1][0], candidates[-1][1], False
 
 
-def glob_regex(glob: str) -> re.Pattern[str]:
-    """A config path glob as a regex over posix paths: `**` any directories, `*` and `?`
-    within one part."""
-    parts = glob.split("/")
-    out = ""
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            out += ".*" if last else "(?:[^/]+/)*"
-            continue
-        out += "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c)
-                       for c in part)
-        out += "" if last else "/"
-    return re.compile(out)
-
-
 def _common_dir(paths: list[PurePosixPath]) -> tuple[str, ...]:
     dirs = [p.parent.parts for p in paths]
     common: tuple[str, ...] = dirs[0]
@@ -386,7 +379,7 @@ def _glob_holds(glob: str, search: str, members: set[str], texts: Mapping[Path, 
     holders = set()
     for rel, text in texts.items():
         posix = rel.as_posix()
-        if not regex.fullmatch(posix) or before not in text:
+        if not regex.match(posix) or before not in text:
             continue
         starts = search_starts(before, after, text)
         if starts:

@@ -12,7 +12,6 @@ from release.audit import (
     Finding,
     Suggestion,
     audit,
-    glob_regex,
     read_texts,
     release_table_lines,
     render_suggestions,
@@ -23,7 +22,7 @@ from release.audit import (
 )
 from release.config import load
 from release.git import tracked_files
-from release.locations import scan
+from release.locations import glob_regex, scan
 from tests.repos import BIN, copy_example, git, init_repo, invoke
 
 # --- the bounded matcher ---------------------------------------------------------------------
@@ -285,11 +284,14 @@ def test_entries_are_toml_under_a_header_per_train(app: Path) -> None:
 # --- end to end ------------------------------------------------------------------------------
 
 
-def test_tracked_files_lists_what_git_tracks(tmp_path: Path) -> None:
+def test_the_files_audited_are_those_git_knows(tmp_path: Path) -> None:
     root = copy_example(tmp_path / "m")
-    (root / "untracked.md").write_text("0.4.2\n")
-    files = tracked_files(root)
-    assert Path("docs/install.md") in files and Path("untracked.md") not in files
+    (root / "new.md").write_text("0.4.2\n")
+    (root / "ignored.md").write_text("0.4.2\n")
+    (root / ".git/info/exclude").write_text("ignored.md\n")
+    files = tracked_files(root) or []
+    assert Path("docs/install.md") in files and Path("new.md") in files
+    assert Path("ignored.md") not in files
     assert tracked_files(root / "docs") == [Path("install.md")]
 
 
@@ -313,20 +315,26 @@ def test_audit_suggest_paste_then_bump(tmp_path: Path) -> None:
     install.write_text(install.read_text() + "\nThe app alone:\n\n    pip install skyline==0.4.2\n")
     line = len(install.read_text().splitlines())
     (root / "CHANGELOG.md").write_text("## 0.4.2\n\n- pip install skyline==0.4.2 works\n")
-    (root / "notes.md").write_text("skyline==0.4.2 (untracked: not audited)\n")
-    git(root, "add", "docs/install.md", "CHANGELOG.md")
+    (root / "notes.md").write_text("skyline==0.4.2 (ignored by git: not audited)\n")
+    (root / ".git/info/exclude").write_text("notes.md\n")
+    for name in ("a", "b", "c"):
+        (root / "deploy" / name).mkdir(parents=True)
+        (root / "deploy" / name / "values.yaml").write_text(
+            "replicas: 2\nimage: ghcr.io/example/skyline:0.4.2-cuda\n")
 
     out = invoke("check", "--audit", "--repo", str(root))
     assert out.returncode == 1
     assert f"docs/install.md:{line}: core 0.4.2: pip install skyline==0.4.2\n" in out.stdout
-    assert "audit: 1 unmanaged line(s) carry a train's version (core 1)" in out.stdout
+    assert "audit: 4 unmanaged line(s) carry a train's version (core 4)" in out.stdout
+    assert "deploy/b/values.yaml:2: core 0.4.2: image: ghcr.io/example/skyline:0.4.2-cuda\n" \
+        in out.stdout
     assert "CHANGELOG" not in out.stdout and "notes.md" not in out.stdout
-    assert "error: 1 line(s) carry a train's version but no bump would move them" in out.stderr
+    assert "error: 4 line(s) carry a train's version but no bump would move them" in out.stderr
     assert "Traceback" not in out.stderr
 
     status = invoke("status", "--repo", str(root))
     assert status.returncode == 0, status.stderr
-    assert ("audit: 1 unmanaged line(s) carry a train's version; see invoke check --audit"
+    assert ("audit: 4 unmanaged line(s) carry a train's version; see invoke check --audit"
             in status.stdout)
 
     program = str(BIN / "release-train")
@@ -336,15 +344,16 @@ def test_audit_suggest_paste_then_bump(tmp_path: Path) -> None:
         capture_output=True, text=True)
     assert suggested.returncode == same.returncode == 1
     assert same.stdout == suggested.stdout
+    glob = '{ path = "deploy/*/values.yaml", search = "ghcr.io/example/skyline:{version}" },'
     entry = '{ path = "docs/install.md", search = "skyline=={version}" },'
-    assert f"# [tool.release.trains.core]: add to its occurrences = [...]\n{entry}" \
+    assert f"# [tool.release.trains.core]: add to its occurrences = [...]\n{glob}\n{entry}" \
         in suggested.stdout
 
     config = root / "pyproject.toml"
     text = config.read_text()
     at = text.index("occurrences = [\n", text.index("[tool.release.trains.core]"))
     at += len("occurrences = [\n")
-    config.write_text(text[:at] + "  " + entry + "\n" + text[at:])
+    config.write_text(text[:at] + f"  {glob}\n  {entry}\n" + text[at:])
     clean = invoke("check", "--audit", "--repo", str(root))
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "audit: 0 unmanaged line(s)" in clean.stdout
@@ -352,6 +361,10 @@ def test_audit_suggest_paste_then_bump(tmp_path: Path) -> None:
     assert plan.returncode == 0, plan.stderr
     assert (f"  docs/install.md:{line}\n    - pip install skyline==0.4.2\n"
             "    + pip install skyline==0.4.3\n") in plan.stdout
+    for name in ("a", "b", "c"):
+        assert (f"  deploy/{name}/values.yaml:2\n"
+                "    - image: ghcr.io/example/skyline:0.4.2-cuda\n"
+                "    + image: ghcr.io/example/skyline:0.4.3-cuda\n") in plan.stdout
 
 
 def test_audit_needs_git(tmp_path: Path) -> None:
