@@ -23,6 +23,7 @@ from release.audit import (
 from release.config import load
 from release.git import tracked_files
 from release.locations import glob_regex, scan
+from tests.layouts import ALL, Layout
 from tests.repos import BIN, copy_example, git, init_repo, invoke
 
 # --- the bounded matcher ---------------------------------------------------------------------
@@ -383,3 +384,19 @@ def test_a_subdirectory_config_audits_its_own_tree(tmp_path: Path) -> None:
     init_repo(outer)
     out = invoke("check", "--audit", "--repo", str(outer / "m"))
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("layout", ALL, ids=lambda layout: layout.name)
+def test_every_version_layout_audits_clean_but_for_its_lookalike(
+        layout: Layout, tmp_path: Path) -> None:
+    root = layout.write(tmp_path / layout.name)
+    if layout.tag_driven:
+        git(root, "tag", "-a", f"v{layout.current}", "-m", "release")
+    out = invoke("check", "--audit", "--repo", str(root))
+    if layout.name == "setuptools-attr":  # minversion = "2.0.3" looks like the version
+        assert out.returncode == 1
+        assert 'pyproject.toml:12: pkg 2.0.3: minversion = "2.0.3"\n' in out.stdout
+        assert "audit: 1 unmanaged line(s)" in out.stdout
+    else:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "audit: 0 unmanaged line(s)" in out.stdout
