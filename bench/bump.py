@@ -1,4 +1,4 @@
-"""Scale benchmark: `invoke bump` and `invoke check` on a generated 200-package repository.
+"""Scale benchmark: `invoke bump`, `check` and `check --audit` on a generated 200-package repo.
 
 Usage: python bench/bump.py [--packages 200] [--runs 5]
 Prints the median wall time of each command (the whole `invoke` process, as users run it)
@@ -64,8 +64,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pristine = Path(tmp) / "pristine"
         generate(pristine, args.packages)
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+        subprocess.run([*git, "init", "-q"], cwd=pristine, check=True)
+        subprocess.run([*git, "add", "-A"], cwd=pristine, check=True)
+        subprocess.run([*git, "commit", "-qm", "bench"], cwd=pristine, check=True)
         results: dict[str, list[float]] = {"invoke --list (baseline)": [], "check": [],
-                                           "bump --dry-run": [], "bump": []}
+                                           "check --audit": [], "bump --dry-run": [],
+                                           "bump": []}
         for _ in range(args.runs):
             work = Path(tmp) / "work"
             shutil.rmtree(work, ignore_errors=True)
@@ -73,6 +78,7 @@ def main() -> None:
             repo = ["--repo", str(work)]
             results["invoke --list (baseline)"].append(timed([INVOKE, "--list"], ROOT))
             results["check"].append(timed([INVOKE, "check", *repo], ROOT))
+            results["check --audit"].append(timed([INVOKE, "check", "--audit", *repo], ROOT))
             results["bump --dry-run"].append(
                 timed([INVOKE, "bump", "--part", "minor", "--train", "core", "--dry-run", *repo],
                       ROOT))

@@ -24,7 +24,7 @@ from . import __version__
 from .branching import run_branch, run_cut_beta, run_final, run_freeze
 from .bump import run_bump
 from .errors import ReleaseError
-from .preflight import check_tag, run_preflight, run_push, run_tag
+from .preflight import run_preflight, run_push, run_tag
 from .secrets import redact
 from .status import render_status, run_check
 
@@ -43,6 +43,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except ReleaseError as exc:
+            if exc.report:
+                print(exc.report)
             raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
         except KeyboardInterrupt:
             raise Exit("interrupted", code=130) from None
@@ -67,11 +69,15 @@ def bump(ctx: Context, part: str | None = None, train: str | None = None, to: st
 
 
 @task(help={"tag": "also: this tag names the version the files carry (CI on a tag push)",
+            "audit": "also: list tracked lines that carry a train's version but that no bump "
+                     "moves (exit 1 when there are any)",
+            "suggest": "--audit, and print occurrence entries to paste into the config",
             "repo": REPO_HELP})
 @user_errors
-def check(ctx: Context, tag: str | None = None, repo: str | None = None) -> None:
+def check(ctx: Context, tag: str | None = None, audit: bool = False, suggest: bool = False,
+          repo: str | None = None) -> None:
     """Every file agrees with its train's version; pins and uv.lock agree (CI gate)."""
-    print(check_tag(_repo(ctx, repo), tag) if tag else run_check(_repo(ctx, repo)))
+    print(run_check(_repo(ctx, repo), tag, audit=audit, suggest=suggest))
 
 
 @task(help={"repo": REPO_HELP})

@@ -5,6 +5,15 @@ class ReleaseError(Exception):
     """An expected failure: tasks print the message on one line and exit non-zero."""
 
     exit_code = 1
+    report = ""  # a report for stdout, printed before the message (the audit's findings)
+
+
+class UnmanagedLines(ReleaseError):
+    """`check --audit` found lines carrying a train's version that no bump would move."""
+
+    def __init__(self, message: str, report: str) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class ConfigError(ReleaseError):

@@ -36,7 +36,8 @@ from .spots import (
 )
 from .versions import Written, format_version, parse
 
-__all__ = ["Scan", "Spot", "VERSION_TEXT", "new_requirement", "parse_loose", "rewrite", "scan"]
+__all__ = ["Scan", "Spot", "VERSION_TEXT", "glob_regex", "new_requirement", "parse_loose",
+           "rewrite", "scan", "search_regex"]
 
 _SPECIFIER = re.compile(r"(?P<op>===|==|~=|!=|>=|<=|>|<)(?P<ws>\s*)(?P<version>[^\s,;]+)")
 MOVING_OPERATORS = ("==", "===", "~=", ">=", "<=")  # clauses that follow the train's version
@@ -115,7 +116,7 @@ class Files:
 
 # --- text occurrences --------------------------------------------------------------------------
 
-def _search_regex(search: str) -> re.Pattern[str]:
+def search_regex(search: str) -> re.Pattern[str]:
     """The search as a regex: bounded at both ends, each placeholder a named group."""
     out, last = "", 0
     for m in _PART_FORMAT.finditer(search):
@@ -148,7 +149,7 @@ def _derived(m: re.Match[str], search: str) -> str:
 
 def _text_spots(train: str, rel: Path, text: str, occ: Occurrence, what: str, kind: str,
                 required: bool = True) -> list[Spot]:
-    regex = _search_regex(occ.search)
+    regex = search_regex(occ.search)
     spots = []
     for m in regex.finditer(text):
         if occ.is_template:

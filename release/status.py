@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from . import git
+from .audit import audit as audit_texts
+from .audit import render_findings, render_suggestions, run_audit, tracked_texts
+from .audit import suggest as suggest_entries
 from .check import pending_version, problems, tag_version, train_version
 from .config import load
-from .errors import ReleaseError
+from .errors import ReleaseError, UnmanagedLines
 from .locations import scan
+from .preflight import check_tag
 
 
 def render_status(root: Path) -> str:
@@ -37,6 +42,11 @@ def render_status(root: Path) -> str:
                 {p.path for p in train.pins}]
         for spot in pins:
             lines.append(f"  pins {spot.train}=={spot.written} at {spot.where}")
+    if git.toplevel(config.root) is not None:
+        unmanaged = len(run_audit(config, found))
+        if unmanaged:
+            lines.append(f"audit: {unmanaged} unmanaged line(s) carry a train's version; "
+                         "see invoke check --audit")
     lines += _releases(root)
     return "\n".join(lines)
 
@@ -65,12 +75,35 @@ def _releases(root: Path) -> list[str]:
     return lines
 
 
-def run_check(root: Path) -> str:
-    """All agree: a one-line summary. Otherwise ReleaseError listing each file:line."""
+def run_check(root: Path, tag: str | None = None, *, audit: bool = False,
+              suggest: bool = False) -> str:
+    """All agree: a one-line summary. Otherwise ReleaseError listing each file:line.
+
+    With `tag`, the tag must also name the version the files carry. With `audit` (or
+    `suggest`), tracked lines that carry a train's version but that no bump moves fail the
+    check too (UnmanagedLines: the list on stdout, exit 1), so it can gate CI."""
+    summary = check_tag(root, tag) if tag else ""
+    if tag and not (audit or suggest):
+        return summary
     config = load(root)
     found = scan(config)
-    listed = problems(config, found)
-    if listed:
-        raise ReleaseError(f"{len(listed)} disagreement(s):\n" + "\n".join(map(str, listed)))
-    versions = ", ".join(f"{t.name} {train_version(found, t)}" for t in config.trains.values())
-    return f"ok: {len(found.spots)} version spots agree ({versions})"
+    if not tag:
+        listed = problems(config, found)
+        if listed:
+            raise ReleaseError(f"{len(listed)} disagreement(s):\n"
+                               + "\n".join(map(str, listed)))
+        versions = ", ".join(f"{t.name} {train_version(found, t)}"
+                             for t in config.trains.values())
+        summary = f"ok: {len(found.spots)} version spots agree ({versions})"
+    if not (audit or suggest):
+        return summary
+    texts = tracked_texts(config)
+    findings = audit_texts(config, found, texts)
+    report = [summary, render_findings(findings)]
+    if not findings:
+        return "\n".join(report)
+    if suggest:
+        report += ["", render_suggestions(config, suggest_entries(findings, texts))]
+    hint = "" if suggest else "; --suggest prints occurrence entries for them"
+    raise UnmanagedLines(f"{len(findings)} line(s) carry a train's version but no bump would "
+                         f"move them: add them as occurrences{hint}", "\n".join(report))
