@@ -395,7 +395,7 @@ def test_every_version_layout_audits_clean_but_for_its_lookalike(
     out = invoke("check", "--audit", "--repo", str(root))
     if layout.name == "setuptools-attr":  # minversion = "2.0.3" looks like the version
         assert out.returncode == 1
-        assert 'pyproject.toml:12: pkg 2.0.3: minversion = "2.0.3"\n' in out.stdout
+        assert 'pyproject.toml:14: pkg 2.0.3: minversion = "2.0.3"\n' in out.stdout
         assert "audit: 1 unmanaged line(s)" in out.stdout
     else:
         assert out.returncode == 0, out.stdout + out.stderr
