@@ -24,9 +24,10 @@ from . import __version__
 from .branching import run_branch, run_cut_beta, run_final, run_freeze
 from .bump import run_bump
 from .errors import ReleaseError
-from .preflight import check_tag, run_preflight, run_push, run_tag
+from .preflight import check_tag, run_preflight
 from .secrets import redact
 from .status import render_status, run_check
+from .tagging import run_push, run_tag
 
 
 def _repo(ctx: Context, repo: str | None) -> Path:
@@ -102,15 +103,16 @@ def tag(ctx: Context, train: str | None = None, sign: bool = False,
     print(run_tag(_repo(ctx, repo), train, sign))
 
 
-@task(help={"train": TRAIN_HELP, "branch": "branch to push (default: the current one)",
-            "tag": "tag to push (default: the train's newest tag on the branch)",
+@task(help={"train": "accepted for older scripts: every train's release tags are pushed",
+            "branch": "branch to push (default: the current one)",
+            "tag": "push only this tag (default: every release tag the branch carries)",
             "remote": "remote (default: the branch's upstream remote, else origin)",
             "repo": REPO_HELP})
 @user_errors
 def push(ctx: Context, train: str | None = None, branch: str | None = None,
          tag: str | None = None, remote: str | None = None, repo: str | None = None) -> None:
-    """Push the branch and the release tag together (git push --atomic)."""
-    print(run_push(_repo(ctx, repo), train, branch, tag, remote))
+    """Push the branch and the tags of its releases together (git push --atomic)."""
+    print(run_push(_repo(ctx, repo), branch, tag, remote))
 
 
 @task(name="branch", help={"train": TRAIN_HELP, "part": "name it for the version --part makes",

@@ -158,24 +158,18 @@ def read_commits(config: Config, train: Train, start: str | None, end: str) -> l
     return commits
 
 
-def _tags_below(repo: Path, train: Train, version: Version,
-                end: str) -> list[tuple[Version, str]]:
-    """The train's tags older than version and reachable from the release's commit."""
-    return [(v, name) for v, name in git.release_tags(repo, train.tag_format, train.name,
-                                                      merged=end) if v < version]
-
-
-def previous_tags(tags: Sequence[tuple[Version, str]], version: Version) -> tuple[str | None,
-                                                                                  str | None]:
-    """(where the change list starts, what users roll back to) among the train's older tags.
+def previous_tags(repo: Path, train: Train, version: Version,
+                  end: str) -> tuple[str | None, str | None]:
+    """(where the change list starts, what users roll back to): the train's nearest older
+    tags reachable from the release's commit (by ancestry, as `git.last_tag` finds them).
 
     A final's notes cover everything since the previous final, not only since its last rc;
     rolling back always means the previous final (what PyPI users had)."""
-    finals = [name for v, name in sorted(tags) if not v.is_prerelease]
-    everything = [name for _, name in sorted(tags)]
-    rollback = finals[-1] if finals else None
+    final = git.last_tag(repo, train.tag_format, train.name, end, below=version, final=True)
+    rollback = final[1] if final else None
     if version.is_prerelease:
-        return (everything[-1] if everything else None), rollback
+        nearest = git.last_tag(repo, train.tag_format, train.name, end, below=version)
+        return (nearest[1] if nearest else None), rollback
     return rollback, rollback
 
 
@@ -490,7 +484,7 @@ def gather(root: Path, train_name: str | None = None, version: str | None = None
     since = rollback = None
     if git.toplevel(config.root) is not None and git.rev(config.root, "HEAD"):
         end = _end_ref(config, train, version, record)
-        since, rollback = previous_tags(_tags_below(config.root, train, parsed, end), parsed)
+        since, rollback = previous_tags(config.root, train, parsed, end)
         commits = read_commits(config, train, since, end)
     if since is None and record is not None and record.data.get("previous_tag"):
         since = rollback = str(record.data["previous_tag"])

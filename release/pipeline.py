@@ -26,9 +26,10 @@ from .config import Config, Train, load
 from .endpoints import Endpoint
 from .errors import ReleaseError
 from .locations import scan
-from .preflight import files_at, preflight, sign_wanted
+from .preflight import preflight
 from .pythons import Interpreter
 from .record import Record
+from .tagging import push_release, tag_release
 from .uploads import upload
 from .verify import Report, require, verify
 from .versions import bump
@@ -184,35 +185,25 @@ def stage_bump_and_commit(release: Release, part: str | None, to: str | None) ->
 
 
 def stage_tag(release: Release) -> None:
-    """Tag each train's own release commit (later trains' commits may sit on top of it)."""
-    config = load(release.root)
+    """Tag each train's own release commit (later trains' commits may sit on top of it),
+    with the same function as `invoke tag`."""
     for train in release.trains:
         record = release.records[train.name]
         if record.done("tag"):
             continue
         version = release.versions[train.name]
-        tag = train.tag(version)
         commit = str(record.data["commit"])
-        with record.running("tag", {"tag": tag}) as out:
-            existing = git.tag_commit(release.root, tag)
-            if existing is None:
-                written, problems = files_at(config, commit, train)
-                if written.text != version or problems:
-                    raise ReleaseError(f"commit {git.short(commit)} does not carry {train.name} "
-                                       f"{version} in every file; not tagging it")
-                git.create_tag(release.root, tag, f"{train.name} {version}", commit,
-                               sign=sign_wanted(release.root, False))
-            elif existing != commit:
-                raise ReleaseError(f"tag {tag} exists on {git.short(existing)}, not on the "
-                                   f"release commit {git.short(commit)}: tags never move")
-            out.update({"tag": tag, "commit": commit})
-        record.set("tag", tag)
-        release.say(f"tagged {tag} on {git.short(commit)}")
+        with record.running("tag", {"tag": train.tag(version)}) as out:
+            said = tag_release(load(release.root), train, commit=commit, version=version)
+            out.update({"tag": train.tag(version), "commit": commit})
+        record.set("tag", train.tag(version))
+        release.say(said.splitlines()[-1])
     kill_point("tag")
 
 
 def stage_push(release: Release) -> None:
-    """The branch and every release tag together, atomically, when there is a remote."""
+    """The branch and every release tag together, atomically, with the same function as
+    `invoke push`, when there is a remote."""
     branch = git.current_branch(release.root)
     remote = git.default_remote(release.root, branch) if branch else None
 
@@ -221,12 +212,7 @@ def stage_push(release: Release) -> None:
             for train in release.trains:
                 out[train.name] = {"pushed": False, "why": "no branch or no remote"}
             return
-        tags = [f"refs/tags/{release.records[t.name].data['tag']}:refs/tags/"
-                f"{release.records[t.name].data['tag']}" for t in release.trains]
-        up = git.upstream(release.root, branch)
-        target = up.merge if up is not None and up.remote == remote else f"refs/heads/{branch}"
-        git.push_atomic(release.root, remote, [f"refs/heads/{branch}:{target}", *tags],
-                        set_upstream=up is None)
+        release.say(push_release(load(release.root), branch=branch, remote=remote))
         for train in release.trains:
             out[train.name] = {"pushed": True, "remote": remote, "branch": branch}
     _stage(release, "push", {t.name: {"tag": t.tag(release.versions[t.name])}

@@ -219,7 +219,7 @@ def _run(ws: Workspace, part: str, pythons: Sequence[str] | None,
 def stage_downstream(release: Release) -> list[str]:
     """Artifact trains that pin a released train move to it, after PyPI verification."""
     from .downstream import pin_downstream
-    from .preflight import push_release, tag_release
+    from .tagging import push_release, tag_release
 
     lines: list[str] = []
     released = {t.name for t in release.trains}
@@ -239,7 +239,7 @@ def stage_downstream(release: Release) -> list[str]:
                     fresh = load(release.root)
                     if not text.startswith(f"{artifact.name} already pins"):
                         text += "\n" + tag_release(fresh, fresh.train(artifact.name))
-                        text += "\n" + push_release(fresh, fresh.train(artifact.name))
+                        text += "\n" + push_release(fresh)
                     out[artifact.name] = text.splitlines()
                     lines.append(text)
     kill_point("downstream")
