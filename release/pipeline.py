@@ -105,19 +105,21 @@ def kill_point(stage: str) -> None:
 
 
 def _stage(release: Release, name: str, inputs: dict[str, dict[str, Any]],
-           body: Callable[[dict[str, dict[str, Any]]], None], rerun: bool = False) -> None:
-    """Run a stage unless every train's record has it done (or `rerun`: checks that may be
-    repeated, like verification); journal it in each record."""
+           body: Callable[[dict[str, dict[str, Any]]], None], rerun: bool = False,
+           where: str | None = None) -> None:
+    """Run a stage unless every train's record has it done (against `where`, the index URL
+    for the stages that talk to an index; or `rerun`: checks that may be repeated, like
+    verification); journal it in each record."""
     records = [release.records[t] for t in inputs]
-    if records and all(r.done(name) for r in records) and not rerun:
+    if records and all(r.done(name, where) for r in records) and not rerun:
         for r in records:
             r.check_inputs(name, inputs[r.train])
-        release.say(f"== {name}: done before, skipped")
+        release.say(f"== {name}: done before{f' on {where}' if where else ''}, skipped")
         return
-    release.say(f"== {name}")
+    release.say(f"== {name}" + (f" ({where})" if where else ""))
     started = time.monotonic()
     for r in records:
-        r.begin(name, inputs[r.train])
+        r.begin(name, inputs[r.train], where)
     outputs: dict[str, dict[str, Any]] = {r.train: {} for r in records}
     try:
         body(outputs)
@@ -256,11 +258,12 @@ def adopt_manifests(release: Release) -> list[Manifest]:
     return manifests
 
 
-def _verified_hashes(record: Record, index: str) -> set[str]:
-    report = record.data.get("verifications", {}).get(index, {})
-    if not report.get("ok"):
+def _verified_hashes(record: Record, index: Endpoint) -> set[str]:
+    """The files that passed install-back from that very index (its URL, not its name)."""
+    report = record.data.get("verifications", {}).get(index.name, {})
+    if not report.get("ok") or not record.done(f"{index.name}-verify", index.where_simple):
         return set()
-    return set(record.outputs(f"{index}-verify").get("sha256", []))
+    return set(record.outputs(f"{index.name}-verify").get("sha256", []))
 
 
 def check_production_rules(release: Release, manifests: Sequence[Manifest]) -> None:
@@ -277,7 +280,7 @@ def check_production_rules(release: Release, manifests: Sequence[Manifest]) -> N
         if at is None or at != manifest.commit:
             raise ReleaseError(f"{manifest.train} {manifest.version} was not built from its tag "
                                f"{tag}; build it from the tag (nox -s build -- --ref {tag})")
-        verified = _verified_hashes(release.records[manifest.train], "testpypi")
+        verified = _verified_hashes(release.records[manifest.train], release.testpypi)
         ours = {a.sha256 for a in manifest.artifacts}
         if not ours <= verified:
             raise ReleaseError(f"{manifest.train} {manifest.version}: these files did not pass "
@@ -295,12 +298,12 @@ def stage_upload(release: Release, target: Endpoint) -> None:
         result = upload(manifests, target, say=release.say)
         for manifest in manifests:
             mine = {a.filename for a in manifest.artifacts}
-            out[manifest.train] = {"index": target.upload_url,
+            out[manifest.train] = {"index": target.where,
                                    "uploaded": [n for n in result.uploaded if n in mine],
                                    "skipped": [n for n in result.skipped if n in mine]}
-    _stage(release, name, {t.name: {"index": target.name, "files": sorted(
+    _stage(release, name, {t.name: {"index": target.where, "files": sorted(
         a["sha256"] for a in release.records[t.name].data.get("artifacts", []))}
-                           for t in release.python_trains}, body)
+                           for t in release.python_trains}, body, where=target.where)
 
 
 def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
@@ -318,14 +321,15 @@ def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
         for manifest in manifests:
             record = release.records[manifest.train]
             verifications = dict(record.data.get("verifications", {}))
-            verifications[target.name] = report.to_json()
+            verifications[target.name] = {**report.to_json(), "url": target.where_simple}
             record.set("verifications", verifications)
             indexes = dict(record.data.get("indexes", {}))
-            indexes[target.name] = target.simple_url
+            indexes[target.name] = target.where_simple
             record.set("indexes", indexes)
             out[manifest.train] = {"ok": report.ok,
                                    "sha256": sorted(a.sha256 for a in manifest.artifacts)}
         require(report)
-    _stage(release, name, {t.name: {"index": target.name} for t in release.python_trains}, body,
-           rerun)
+    _stage(release, name, {t.name: {"index": target.where_simple}
+                           for t in release.python_trains}, body, rerun,
+           where=target.where_simple)
     return holder[0] if holder else Report(target.name, [])
