@@ -3,8 +3,9 @@
 `render` is the pure core: from a train, a version, the release record (what was built, where
 it was verified, on which Pythons and platforms, with which hashes), change fragments and commit
 subjects, it writes Markdown. `write_notes` gathers those inputs from the repository and writes
-`release-notes/<train>-<version>.md`. The output depends only on its inputs and the date, so a
-rerun on the same state writes the same bytes.
+`.release/notes/<train>-<version>.md` (ignored: the tree stays clean), or, when told to commit
+them, `release-notes/<train>-<version>.md` in a commit of that file alone. The output depends
+only on its inputs and the date, so a rerun on the same state writes the same bytes.
 
 Change fragments follow towncrier: one file per change in `changes/` (or `changes/<train>/` in
 a repository with several trains), named `<id>.<type>.md`.
@@ -27,12 +28,13 @@ from .check import train_version
 from .config import Config, Train, load
 from .errors import ReleaseError
 from .locations import scan
-from .record import Record
+from .record import DIRECTORY, Record, private_dir
 from .record import load as load_record
 from .versions import format_version, next_version, parse, tag_pattern
 
 CHANGES_DIR = "changes"
-NOTES_DIR = "release-notes"
+NOTES_DIR = "notes"  # under .release/, ignored
+COMMITTED_NOTES_DIR = "release-notes"
 # Fragment types, in the order their sections appear. `breaking` has its own section.
 TYPES = {
     "breaking": "Breaking changes",
@@ -185,8 +187,10 @@ def current_version(config: Config, train: Train) -> str:
     return train_version(scan(config, [train]), train).text
 
 
-def notes_path(root: Path, train: str, version: str) -> Path:
-    return root / NOTES_DIR / f"{train}-{version}.md"
+def notes_path(root: Path, train: str, version: str, *, committed: bool = False) -> Path:
+    """Where the notes go: `.release/notes/` (ignored), or `release-notes/` to commit."""
+    where = root / COMMITTED_NOTES_DIR if committed else root / DIRECTORY / NOTES_DIR
+    return where / f"{train}-{version}.md"
 
 
 def today() -> str:
@@ -503,10 +507,11 @@ def render_sources(sources: Sources, date: str) -> str:
 
 def write_notes(root: Path, train: str | None = None, version: str | None = None,
                 date: str | None = None) -> Path:
-    """Write release-notes/<train>-<version>.md. The record is only read: the pipeline's
+    """Write .release/notes/<train>-<version>.md. The record is only read: the pipeline's
     notes stage journals this call."""
     sources = gather(root, train, version)
     path = notes_path(sources.config.root, sources.train.name, sources.version)
+    private_dir(sources.config.root)
     _write(path, render_sources(sources, date or today()))
     return path
 
@@ -518,6 +523,39 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def run_notes(root: Path, train: str | None = None, version: str | None = None) -> str:
-    """`invoke notes`: the path written."""
-    return str(write_notes(root, train, version))
+def commit_notes(root: Path, train: str | None = None, version: str | None = None) -> str:
+    """Write release-notes/<train>-<version>.md and commit that file alone."""
+    from .preflight import check_clean
+
+    sources = gather(root, train, version)
+    path = notes_path(sources.config.root, sources.train.name, sources.version, committed=True)
+    check_clean(sources.config.root, [path])  # a hand-edited file is not overwritten
+    text = render_sources(sources, today())
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return f"{path} is committed already"
+    _write(path, text)
+    try:
+        sha = git.commit_paths(sources.config.root, [path], f"docs(release): notes for "
+                               f"{sources.train.name} {sources.version}")
+    except ReleaseError:
+        path.unlink()
+        raise
+    return f"committed {path} ({git.short(sha)})"
+
+
+def run_notes(root: Path, train: str | None = None, version: str | None = None,
+              commit: bool = False) -> str:
+    """`invoke notes`: the path written (or the commit made); the release record, when there
+    is one, notes the stage done, so `status` moves on."""
+    if commit:
+        said = commit_notes(root, train, version)
+    else:
+        said = str(write_notes(root, train, version))
+    sources_config = load(root)
+    chosen = default_train(sources_config, train)
+    record = load_record(sources_config.root, chosen.name,
+                         version or current_version(sources_config, chosen))
+    if record.path.exists() and not record.done("notes"):
+        with record.running("notes", {}) as out:
+            out["path"] = said
+    return said

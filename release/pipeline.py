@@ -23,12 +23,13 @@ from .builds import Manifest, build_trains, manifest_dir
 from .bump import Plan, apply_plan, commit_message, plan_change
 from .check import train_version
 from .config import Config, Train, load
-from .endpoints import Endpoint
+from .endpoints import Endpoint, endpoint
 from .errors import ReleaseError
 from .locations import scan
 from .preflight import preflight
-from .pythons import Interpreter
-from .record import Record
+from .pythons import Interpreter, find_all
+from .record import Record, all_records
+from .record import load as load_record
 from .tagging import push_release, tag_release
 from .uploads import upload
 from .verify import Report, require, verify
@@ -333,3 +334,161 @@ def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
                            for t in release.python_trains}, body, rerun,
            where=target.where_simple)
     return holder[0] if holder else Report(target.name, [])
+
+
+def stage_downstream(release: Release) -> list[str]:
+    """Artifact trains that pin a released train move to it, after PyPI verification."""
+    from .downstream import pin_downstream
+
+    lines: list[str] = []
+    released = {t.name for t in release.trains}
+    config = load(release.root)
+    pinning = [t for t in config.trains.values()
+               if t.kind == "artifact" and {p.train for p in t.pins} & released]
+    for record in release.records.values():
+        if record.done("downstream"):
+            continue
+        with record.running("downstream", {}) as out:
+            if not release.final:
+                out["skipped"] = "pre-releases are not pinned downstream"
+                continue
+            for artifact in pinning:
+                if record.train in {p.train for p in artifact.pins}:
+                    text = pin_downstream(load(release.root), artifact.name, commit=True)
+                    fresh = load(release.root)
+                    if not text.startswith(f"{artifact.name} already pins"):
+                        text += "\n" + tag_release(fresh, fresh.train(artifact.name))
+                        text += "\n" + push_release(fresh)
+                    out[artifact.name] = text.splitlines()
+                    lines.append(text)
+    kill_point("downstream")
+    return lines
+
+
+def stage_notes(release: Release) -> list[str]:
+    from .notes import write_notes
+
+    written = []
+    for train in release.trains:
+        record = release.records[train.name]
+        if record.done("notes"):
+            written.append(str(record.outputs("notes").get("path", "")))
+            continue
+        with record.running("notes", {}) as out:
+            path = write_notes(release.root, train.name, release.versions[train.name])
+            out["path"] = str(path)
+            written.append(str(path))
+    return written
+
+
+def summarize(release: Release, reports: Sequence[Report | None], downstream: list[str],
+              notes: list[str]) -> str:
+    lines = ["", "release summary"]
+    for train in release.trains:
+        record = release.records[train.name]
+        steps = record.data.get("steps", {})
+        timed = ", ".join(f"{name} {step.get('seconds', 0):.1f}s" for name, step in steps.items()
+                          if step.get("status") == "done")
+        lines.append(f"  {train.name} {release.versions[train.name]}: {timed}")
+    for report in reports:
+        if report is not None:
+            lines.append(report.table())
+    lines += [f"  downstream: {line}" for text in downstream for line in text.splitlines()[-2:]]
+    lines += [f"  notes: {path}" for path in notes]
+    return "\n".join(lines)
+
+
+# --- the release, in order ------------------------------------------------------------------
+
+REAL_PYPI = "https://pypi.org/simple/"
+
+
+def fallbacks_for(release: Release, target: Endpoint) -> list[str]:
+    """Indexes after the target, for what the release itself lacks: other trains' releases
+    already published and third-party dependencies come from production (and, when the
+    production index is a stand-in, from PyPI itself)."""
+    chain = [] if target.production else [release.pypi.simple_url]
+    if release.pypi.simple_url.rstrip("/") != REAL_PYPI.rstrip("/"):
+        chain.append(REAL_PYPI)
+    return chain
+
+
+def in_progress(root: Path, config: Config) -> dict[str, Record]:
+    """Records of releases not finished yet, by train: a rerun resumes them."""
+    return {r.train: r for r in all_records(root)
+            if r.train in config.trains and r.next_step() is not None}
+
+
+def select_trains(config: Config, names: Sequence[str] | None) -> list[Train]:
+    """The python trains to release, in dependency order (default: every python train)."""
+    chosen = [config.train(n) for n in names] if names else list(config.trains.values())
+    for train in chosen:
+        if names and train.kind != "python":
+            raise ReleaseError(f"train {train.name} is an artifact train: it follows the "
+                               "trains it pins in their downstream stage (or invoke "
+                               "pin-downstream)")
+    trains = dependency_order(config, [t for t in chosen if t.kind == "python"])
+    if not trains:
+        raise ReleaseError("no python train to release")
+    return trains
+
+
+def prepare(root: Path, names: Sequence[str] | None, part: str | None, to: str | None,
+            pythons: Sequence[str] | None = None, platforms: Sequence[str] | None = None,
+            say: Say = print) -> Release:
+    """The release to run: versions from the records in progress (a rerun resumes), else
+    planned from --part/--to; indexes from config and environment."""
+    config = load(root)
+    trains = select_trains(config, names)
+    ongoing = in_progress(config.root, config)
+    resuming = [t for t in trains if t.name in ongoing]
+    if resuming and (part or to):
+        say("resuming " + ", ".join(f"{t.name} {ongoing[t.name].version}" for t in resuming)
+            + " from the release records")
+    fresh = [t for t in trains if t.name not in ongoing]
+    if fresh and not (part or to):
+        raise ReleaseError("say which version to release: --part (major, minor, patch, pre, "
+                           "rc, post, release) or --to VERSION")
+    planned = plan_versions(config, fresh, part, to)
+    versions = {t.name: ongoing[t.name].version if t.name in ongoing else planned[t.name]
+                for t in trains}
+    return assemble(config, trains, versions, pythons, platforms, say)
+
+
+def assemble(config: Config, trains: Sequence[Train], versions: dict[str, str],
+             pythons: Sequence[str] | None = None, platforms: Sequence[str] | None = None,
+             say: Say = print) -> Release:
+    """A Release of these versions: their records, the indexes (config and environment),
+    the interpreters and platforms to verify on."""
+    return Release(
+        config=config, trains=list(trains), versions=versions,
+        records={t.name: load_record(config.root, t.name, versions[t.name]) for t in trains},
+        testpypi=endpoint(config, "testpypi"), pypi=endpoint(config, "pypi"), fallbacks=[],
+        pythons=find_all(tuple(pythons or config.pythons), config.optional_pythons),
+        platforms=list(platforms if platforms is not None else config.platforms), say=say)
+
+
+def run_release(release: Release) -> str:
+    """The whole release, stage by stage, stopping at the first failure; every stage is
+    journaled, so running it again resumes where it stopped. Returns the summary."""
+    stage_preflight(release)
+    stage_bump_and_commit(release, None, None)
+    stage_tag(release)
+    stage_push(release)
+    stage_build(release)
+    stage_upload(release, release.testpypi)
+    reports = [stage_verify(release, release.testpypi,
+                            fallbacks_for(release, release.testpypi))]
+    if release.final:
+        stage_upload(release, release.pypi)
+        reports.append(stage_verify(release, release.pypi, fallbacks_for(release, release.pypi)))
+    downstream = stage_downstream(release)
+    notes = stage_notes(release)
+    return summarize(release, reports, downstream, notes)
+
+
+def release_command(root: Path, trains: Sequence[str] | None, part: str | None,
+                    to: str | None = None, pythons: Sequence[str] | None = None,
+                    platforms: Sequence[str] | None = None, say: Say = print) -> str:
+    """`release-train release`: prepare, then run (or resume) the whole release."""
+    return run_release(prepare(root, trains, part, to, pythons, platforms, say))

@@ -42,6 +42,17 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def private_dir(root: Path) -> Path:
+    """`.release/`, ignored by git through its own .gitignore: records, notes and builds
+    written here never make the tree dirty nor end up in a commit."""
+    path = root / DIRECTORY
+    path.mkdir(parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+    return path
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -148,10 +159,7 @@ class Record:
         text = json.dumps(self.data, indent=2, sort_keys=False) + "\n"
         tmp: str | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.path.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("*\n", encoding="utf-8")  # records never end up in a commit
+            private_dir(self.root)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)

@@ -30,21 +30,34 @@ def records(repo: Path) -> dict[str, dict[str, object]]:
     return {p.stem: json.loads(p.read_text()) for p in (repo / ".release").glob("*.json")}
 
 
-def test_rehearsal_killed_at_every_stage_boundary_resumes_without_repeating(
-        tmp_path: Path) -> None:
-    workspace = tmp_path / "ws"
-    base = ["-s", "rehearse", "--", str(ROOT / "examples/monorepo"), "--workspace",
-            str(workspace), *FAST]
+def release_train(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`release-train ARGS` as a user types it."""
+    return subprocess.run([str(BIN / "release-train"), *args], cwd=ROOT,
+                          env=env(**extra_env), capture_output=True, text=True, timeout=900)
+
+
+def scratch_clone(tmp_path: Path) -> Path:
+    """A clone of the example with a bare origin: what the rehearsal works in."""
+    ws = rehearsal.Workspace(tmp_path / "ws")
+    ws.path.mkdir()
+    rehearsal.clone_into(ROOT / "examples/monorepo", ws)
+    return ws.repo
+
+
+@pytest.mark.slow
+def test_release_killed_at_every_stage_boundary_resumes_without_repeating(
+        tmp_path: Path, values: dict[str, str]) -> None:
+    repo = scratch_clone(tmp_path)
+    base = ["--repo", str(repo), "release", "--part", "patch", *FAST]
     for point in KILL_POINTS:
-        killed = nox(*base, RELEASE_KILL_AFTER=point)
+        killed = release_train(*base, RELEASE_KILL_AFTER=point, **values)
         assert killed.returncode != 0, f"not killed after {point}: {killed.stdout[-500:]}"
         if point == "testpypi-upload":
-            status = invoke("status", "--repo", str(workspace / "repo"))
+            status = invoke("status", "--repo", str(repo))
             assert "core 0.4.3: in progress, next: testpypi-verify" in status.stdout
-    done = nox(*base)
+    done = release_train(*base, **values)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "rehearsal passed" in done.stdout
-    repo = workspace / "repo"
+    assert "release summary" in done.stdout
     found = records(repo)
     assert set(found) == {"core-0.4.3", "extensions-1.2.1"}
     for name, record in found.items():
@@ -60,11 +73,25 @@ def test_rehearsal_killed_at_every_stage_boundary_resumes_without_repeating(
         assert len(uploaded) == len(set(uploaded)) == 28
     assert git(repo, "tag").split() == ["addon-v1.0.4", "extensions-v1.2.1", "v0.4.3"]
     assert "skyline-streaming==0.4.3" in (repo / "addon/Dockerfile").read_text()
-    notes = (repo / "release-notes/core-0.4.3.md").read_text()
+    notes = (repo / ".release/notes/core-0.4.3.md").read_text()
     for package in ("skyline-core", "skyline", "skyline-streaming", "skyline-vision",
                     "skyline-vision-cuda"):
         assert f"{package}==0.4.3" in notes or f"{package} == 0.4.3" in notes, package
     assert "3.11" in notes
+    # (f) every train done, every tag on origin, nothing left in the tree.
+    status = invoke("status", "--repo", str(repo)).stdout
+    assert "core 0.4.3: complete" in status and "extensions 1.2.1: complete" in status
+    assert git(repo, "status", "--porcelain") == ""
+    origin = repo.parent / "origin.git"
+    assert git(origin, "tag").split() == ["addon-v1.0.4", "extensions-v1.2.1", "v0.4.3"]
+
+
+@pytest.mark.slow
+def test_the_rehearsal_is_the_release_command_on_local_indexes(tmp_path: Path) -> None:
+    out = nox("-s", "rehearse", "--", str(ROOT / "examples/monorepo"), "--workspace",
+              str(tmp_path / "ws"), "--part", "rc", *FAST)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "release summary" in out.stdout and "rehearsal passed" in out.stdout
 
 
 @pytest.fixture

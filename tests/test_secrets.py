@@ -101,7 +101,7 @@ def test_a_full_rehearsal_never_shows_a_credential(tmp_path: Path) -> None:
                                                 workspace / "devpi" / "devpi-server.log"],
                      secret=index["password"]) == []
     records = list((workspace / "repo" / ".release").glob("*.json"))
-    notes = list((workspace / "repo" / "release-notes").glob("*.md"))
+    notes = list((workspace / "repo" / ".release" / "notes").glob("*.md"))
     assert len(records) == 2 and len(notes) == 2
 
 
