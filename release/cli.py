@@ -161,7 +161,7 @@ def pin_downstream(ctx: Context, train: str, to: str | None = None, part: str = 
     from .config import load
     from .downstream import pin_downstream as move
 
-    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit))
+    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True))
 
 
 VERSION_HELP = "version (default: the train's current version in the files)"

@@ -415,8 +415,10 @@ def fallbacks_for(release: Release, target: Endpoint) -> list[str]:
 
 def in_progress(root: Path, config: Config) -> dict[str, Record]:
     """Records of releases not finished yet, by train: a rerun resumes them."""
+    from .status import next_step
+
     return {r.train: r for r in all_records(root)
-            if r.train in config.trains and r.next_step() is not None}
+            if r.train in config.trains and next_step(config, r) is not None}
 
 
 def select_trains(config: Config, names: Sequence[str] | None) -> list[Train]:

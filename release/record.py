@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,12 +86,13 @@ class Record:
         result: dict[str, Any] = self.data.get("steps", {}).get(name, {}).get("outputs", {})
         return result
 
-    def next_step(self) -> str | None:
+    def next_step(self, skip: Collection[str] = ()) -> str | None:
         """The first step not done after the last one done (sessions run only some steps:
-        `nox -s testpypi` on its own has no preflight to come back to)."""
+        `nox -s testpypi` on its own has no preflight to come back to), leaving out the
+        steps this release has no use for (`skip`)."""
         done = [i for i, s in enumerate(STEPS) if self.done(s)]
         start = done[-1] + 1 if done else 0
-        return next((s for s in STEPS[start:] if not self.done(s)), None)
+        return next((s for s in STEPS[start:] if not self.done(s) and s not in skip), None)
 
     # -- writing ------------------------------------------------------------------------------
 
