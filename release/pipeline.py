@@ -307,6 +307,19 @@ def stage_upload(release: Release, target: Endpoint) -> None:
                            for t in release.python_trains}, body, where=target.where)
 
 
+def latest_index(release: Release) -> Endpoint:
+    """The index every selected release reached last, by its records: PyPI after its
+    upload there, else TestPyPI; nowhere is an error naming the step to run."""
+    for target in (release.pypi, release.testpypi):
+        if all(release.records[t.name].done(f"{target.name}-upload", target.where)
+               for t in release.python_trains):
+            return target
+    what = ", ".join(f"{t.name} {release.versions[t.name]}" for t in release.python_trains)
+    raise ReleaseError(f"{what}: the release records show no upload to {release.testpypi.name} "
+                       f"({release.testpypi.where}) nor to {release.pypi.name}: nothing to "
+                       "verify; upload it first (nox -s testpypi)")
+
+
 def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
                  rerun: bool = False) -> Report:
     name = f"{target.name}-verify"

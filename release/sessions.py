@@ -151,13 +151,18 @@ def pypi(argv: Sequence[str]) -> int:
 
 @guarded
 def verify(argv: Sequence[str]) -> int:
-    """Production verification on PyPI: propagation, exact --no-deps installs, bundle pins,
-    install-back with dependencies on each Python, platform resolution."""
-    from .pipeline import adopt_manifests, stage_verify
+    """Verify the release on the latest index its records show it reached (PyPI after
+    nox -s pypi, TestPyPI after nox -s testpypi): propagation, exact installs, bundle pins,
+    install-back on each Python, platform resolution."""
+    from .pipeline import adopt_manifests, fallbacks_for, latest_index, stage_verify
 
     release = _release_for(argv, "verify", verify.__doc__ or "")
+    target = latest_index(release)
+    print(f"verifying on {target.name} ({target.where_simple}): the latest index the release "
+          "records show " + ", ".join(f"{t.name} {release.versions[t.name]}"
+                                       for t in release.python_trains) + " reached")
     adopt_manifests(release)
-    stage_verify(release, release.pypi, [], rerun=True)
+    stage_verify(release, target, fallbacks_for(release, target), rerun=True)
     return 0
 
 
