@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from . import git
 from .config import Config, Train, load
 from .errors import GitError, ReleaseError
+from .notes import default_train
 from .preflight import files_at, preflight, sign_wanted
 from .versions import tag_pattern
 
@@ -193,18 +194,10 @@ def push_release(config: Config, *, branch: str | None = None, tag: str | None =
     return f"pushed {branch} and {', '.join(missing)} to {remote} together"
 
 
-def _one_train(config: Config, name: str | None) -> Train:
-    if name is not None:
-        return config.train(name)
-    if len(config.trains) == 1:
-        return next(iter(config.trains.values()))
-    raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)})")
-
-
 def run_tag(root: Path, train: str | None, sign: bool = False) -> str:
     """`invoke tag`: tag HEAD with the train's version."""
     config = load(root)
-    return tag_release(config, _one_train(config, train), sign=sign)
+    return tag_release(config, default_train(config, train), sign=sign)
 
 
 def run_push(root: Path, branch: str | None = None, tag: str | None = None,
