@@ -266,7 +266,7 @@ def _first_beta(config: Config, train: Train, branch: str, start: str, first: st
         if not tagged:
             _reset_branch(repo, branch, None)
         raise
-    out.append(f"next: invoke push --train {train.name} --branch {branch}")
+    out.append(f"next: invoke push --branch {branch}")
     return out
 
 
@@ -293,7 +293,7 @@ def _next_beta(config: Config, train: Train, branch: str, sign: bool, lines: lis
         out.append(f"{branch}: tagged {tag} on {git.short(sha)}")
         after = _move_on(here, train, tag, branch, "pre")
         out.append(f"{branch}: moved on to {after.new}, one beta ahead")
-    out.append(f"next: invoke push --train {train.name} --branch {branch}")
+    out.append(f"next: invoke push --branch {branch}")
     return out
 
 
@@ -337,7 +337,7 @@ def final_release(config: Config, train_name: str | None = None, branch: str | N
         out.append(f"{branch}: {plan.old} -> {plan.new} ({git.short(sha)}), tagged {tag}")
         after = _move_on(here, train, tag, branch, "beta")
         out.append(f"{branch}: moved on to {after.new}, one beta ahead")
-    out.append(f"next: invoke push --train {train.name} --branch {branch}")
+    out.append(f"next: invoke push --branch {branch}")
     return "\n".join(out)
 
 

@@ -24,9 +24,10 @@ from . import __version__
 from .branching import run_branch, run_cut_beta, run_final, run_freeze
 from .bump import run_bump
 from .errors import ReleaseError
-from .preflight import run_preflight, run_push, run_tag
+from .preflight import run_preflight
 from .secrets import redact
 from .status import render_status, run_check
+from .tagging import run_push, run_tag
 
 
 def _repo(ctx: Context, repo: str | None) -> Path:
@@ -108,15 +109,16 @@ def tag(ctx: Context, train: str | None = None, sign: bool = False,
     print(run_tag(_repo(ctx, repo), train, sign))
 
 
-@task(help={"train": TRAIN_HELP, "branch": "branch to push (default: the current one)",
-            "tag": "tag to push (default: the train's newest tag on the branch)",
+@task(help={"train": "accepted for older scripts: every train's release tags are pushed",
+            "branch": "branch to push (default: the current one)",
+            "tag": "push only this tag (default: every release tag the branch carries)",
             "remote": "remote (default: the branch's upstream remote, else origin)",
             "repo": REPO_HELP})
 @user_errors
 def push(ctx: Context, train: str | None = None, branch: str | None = None,
          tag: str | None = None, remote: str | None = None, repo: str | None = None) -> None:
-    """Push the branch and the release tag together (git push --atomic)."""
-    print(run_push(_repo(ctx, repo), train, branch, tag, remote))
+    """Push the branch and the tags of its releases together (git push --atomic)."""
+    print(run_push(_repo(ctx, repo), branch, tag, remote))
 
 
 @task(name="branch", help={"train": TRAIN_HELP, "part": "name it for the version --part makes",
@@ -165,20 +167,23 @@ def pin_downstream(ctx: Context, train: str, to: str | None = None, part: str = 
     from .config import load
     from .downstream import pin_downstream as move
 
-    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit))
+    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True))
 
 
 VERSION_HELP = "version (default: the train's current version in the files)"
 
 
-@task(help={"train": TRAIN_HELP, "version": VERSION_HELP, "repo": REPO_HELP})
+@task(help={"train": TRAIN_HELP, "version": VERSION_HELP,
+            "commit": "write release-notes/<train>-<version>.md and commit that file alone",
+            "repo": REPO_HELP})
 @user_errors
 def notes(ctx: Context, train: str | None = None, version: str | None = None,
-          repo: str | None = None) -> None:
-    """Write release-notes/<train>-<version>.md from the record, changes/ and commits."""
+          commit: bool = False, repo: str | None = None) -> None:
+    """Write .release/notes/<train>-<version>.md (ignored) from the record, changes/ and
+    commits; with --commit, release-notes/<train>-<version>.md in its own commit."""
     from .notes import run_notes
 
-    print(run_notes(_repo(ctx, repo), train, version))
+    print(run_notes(_repo(ctx, repo), train, version, commit))
 
 
 @task(help={"train": TRAIN_HELP, "version": VERSION_HELP, "repo": REPO_HELP})
@@ -189,6 +194,26 @@ def github_release(ctx: Context, train: str | None = None, version: str | None =
     from .github import run_github_release
 
     print(run_github_release(_repo(ctx, repo), train, version))
+
+
+@task(iterable=["train", "python", "platform"],
+      help={"train": "train to release (repeatable; default: every python train)",
+            "part": "major, minor, patch, pre, rc, post or release (not needed to resume)",
+            "to": "release this exact version instead of --part",
+            "python": "install-back interpreter (repeatable; default: config pythons)",
+            "platform": "foreign platform to resolve for (repeatable; default: config)",
+            "repo": REPO_HELP})
+@user_errors
+def release(ctx: Context, train: list[str] | None = None, part: str | None = None,
+            to: str | None = None, python: list[str] | None = None,
+            platform: list[str] | None = None, repo: str | None = None) -> None:
+    """The whole release against the configured indexes: preflight, bump, commit, tag, push,
+    build, TestPyPI, PyPI (finals), downstream, notes. Resumable: run it again after a
+    failure and it goes on from the failed stage."""
+    from .pipeline import release_command
+
+    print(release_command(_repo(ctx, repo), train or None, part, to, python or None,
+                          platform or None))
 
 
 @task(help={"force": "replace existing workflow files",
@@ -203,8 +228,8 @@ def init_ci(ctx: Context, force: bool = False, install: str | None = None,
     print(run_init_ci(_repo(ctx, repo), force, install))
 
 
-namespace = Collection(bump, check, status, preflight, tag, push, branch_, freeze, cut_beta,
-                       final, pin_downstream, notes,
+namespace = Collection(bump, check, status, preflight, tag, push, release, branch_, freeze,
+                       cut_beta, final, pin_downstream, notes,
                        github_release, init_ci)
 
 

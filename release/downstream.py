@@ -19,6 +19,7 @@ from .edits import FileEdit, apply
 from .errors import ReleaseError
 from .locations import Spot, rewrite, scan
 from .record import all_records
+from .record import load as load_record
 from .versions import parse
 
 
@@ -50,8 +51,9 @@ def _pin_edits(config: Config, train: Train, targets: dict[str, str]) -> tuple[l
 
 
 def pin_downstream(config: Config, train_name: str, *, to: str | None = None,
-                   part: str = "patch", commit: bool = False) -> str:
-    """Move the train's downstream pins to verified releases, then bump the train itself."""
+                   part: str = "patch", commit: bool = False, journal: bool = False) -> str:
+    """Move the train's downstream pins to verified releases, then bump the train itself;
+    with `journal`, the pinned releases' records note their downstream stage done."""
     train = config.train(train_name)
     if not train.pins:
         raise ReleaseError(f"train {train.name} pins no other train (no pins = [...] in config)")
@@ -87,5 +89,16 @@ def pin_downstream(config: Config, train_name: str, *, to: str | None = None,
     apply(config.root, edits, after=then_bump)
     if bumped:
         lines.append(f"committed {git.short(bumped[0])}")
+    if journal:
+        _journal(config.root, targets, train.name, lines)
     return "\n".join(lines)
+
+
+def _journal(root: Path, targets: dict[str, str], artifact: str, lines: list[str]) -> None:
+    """The pinned releases' records note their downstream stage done (status moves on)."""
+    for pinned, version in targets.items():
+        record = load_record(root, pinned, version)
+        if record.path.exists() and not record.done("downstream"):
+            with record.running("downstream", {}) as out:
+                out[artifact] = lines
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .config import Config
 from .errors import ConfigError, UploadError
@@ -28,6 +28,16 @@ class Endpoint:
     production: bool
     allow_prereleases: bool
     token_env: str
+
+    @property
+    def where(self) -> str:
+        """The upload URL without credentials: what a record binds a stage to."""
+        return public_url(self.upload_url)
+
+    @property
+    def where_simple(self) -> str:
+        """The simple index URL without credentials."""
+        return public_url(self.simple_url)
 
     def client(self) -> IndexClient:
         return IndexClient(self.simple_url, self.json_api)
@@ -46,6 +56,14 @@ class Endpoint:
     @property
     def _prefix(self) -> str:
         return self.name.upper().replace("-", "_")
+
+
+def public_url(url: str) -> str:
+    """url without userinfo (`https://user:token@host/` -> `https://host/`)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _is_loopback(url: str) -> bool:

@@ -201,6 +201,34 @@ def remote_tag_commit(repo: Path, remote: str, tag: str) -> str | None:
     return found.get(f"refs/tags/{tag}^{{}}") or found.get(f"refs/tags/{tag}")
 
 
+def remote_tags(repo: Path, remote: str) -> dict[str, str]:
+    """Every tag on the remote and the commit it names (annotated tags peeled)."""
+    proc = run_git(repo, "ls-remote", "--tags", remote)
+    if proc.returncode != 0:
+        raise GitError(f"cannot list the tags of {remote} ({reason(proc)}): check the remote")
+    found: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        sha, _, ref = line.partition("\t")
+        name = ref.removeprefix("refs/tags/")
+        if name.endswith("^{}"):
+            found[name[:-3]] = sha
+        else:
+            found.setdefault(name, sha)
+    return found
+
+
+def remote_branch_commit(repo: Path, remote: str, ref: str) -> str | None:
+    """The commit a branch (refs/heads/...) is at on the remote, or None."""
+    proc = run_git(repo, "ls-remote", remote, ref)
+    if proc.returncode != 0:
+        raise GitError(f"cannot list the branches of {remote} ({reason(proc)}): check the remote")
+    for line in proc.stdout.splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return sha
+    return None
+
+
 def remote_branch_exists(repo: Path, remote: str, branch: str) -> bool:
     proc = run_git(repo, "ls-remote", "--heads", remote, f"refs/heads/{branch}")
     if proc.returncode != 0:
@@ -224,11 +252,61 @@ def release_tags(repo: Path, tag_format: str, train: str,
     return sorted(found)
 
 
-def last_tag(repo: Path, tag_format: str, train: str,
-             ref: str = "HEAD") -> tuple[Version, str] | None:
-    """The train's highest-versioned tag reachable from ref."""
-    tags = release_tags(repo, tag_format, train, merged=ref)
-    return tags[-1] if tags else None
+def tags_at(repo: Path, commit: str) -> list[str]:
+    """Every tag (any train) pointing at commit, annotated tags peeled."""
+    out = git(repo, "tag", "--points-at", commit, what="git tag --points-at")
+    return [name for name in out.splitlines() if name]
+
+
+def _commits_nearest_first(repo: Path, ref: str) -> Iterator[str]:
+    """Commits reachable from ref, nearest first: the first-parent line (the branch's own
+    history), then whatever merges brought in, newest first."""
+    seen: set[str] = set()
+    for args in (("--first-parent",), ("--topo-order",)):
+        out = git(repo, "rev-list", *args, ref, what=f"git rev-list {ref}")
+        for sha in out.split():
+            if sha not in seen:
+                seen.add(sha)
+                yield sha
+
+
+def nearest_tags(repo: Path, tag_format: str, train: str,
+                 ref: str = "HEAD") -> list[tuple[Version, str]]:
+    """The train's tags reachable from ref, nearest by ancestry first (several tags on one
+    commit: highest version first). Tags on other lines of history never count."""
+    if rev(repo, ref) is None:
+        return []
+    pattern = tag_pattern(tag_format, train)
+    out = git(repo, "for-each-ref", "--merged", ref, "--format=%(refname:strip=2)%00"
+              "%(objectname)%00%(*objectname)", "refs/tags", what="git for-each-ref")
+    by_commit: dict[str, list[tuple[Version, str]]] = {}
+    for line in out.splitlines():
+        name, sha, peeled = line.split("\0")
+        m = pattern.match(name)
+        try:
+            version = Version(m["version"]) if m else None
+        except InvalidVersion:
+            version = None
+        if version is not None:
+            by_commit.setdefault(peeled or sha, []).append((version, name))
+    if not by_commit:
+        return []
+    ordered: list[tuple[Version, str]] = []
+    for sha in _commits_nearest_first(repo, ref):
+        ordered += sorted(by_commit.pop(sha, []), reverse=True)
+        if not by_commit:
+            break
+    return ordered
+
+
+def last_tag(repo: Path, tag_format: str, train: str, ref: str = "HEAD", *,
+             below: Version | None = None, final: bool = False) -> tuple[Version, str] | None:
+    """The train's last release: its nearest tag reachable from ref (by ancestry, not the
+    highest version), optionally only one older than `below`, or only a final."""
+    for version, name in nearest_tags(repo, tag_format, train, ref):
+        if (below is None or version < below) and not (final and version.is_prerelease):
+            return version, name
+    return None
 
 
 def signing_configured(repo: Path) -> bool:

@@ -25,7 +25,7 @@ from urllib3.util.retry import Retry
 from . import git
 from .endpoints import require_secure
 from .errors import ReleaseError
-from .notes import gather, notes_path, write_notes
+from .notes import gather, notes_path, render_sources, today, write_notes
 from .secrets import redact, register
 
 DEFAULT_API = "https://api.github.com"
@@ -180,18 +180,19 @@ def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: st
 
 def run_github_release(root: Path, train: str | None = None,
                        version: str | None = None) -> str:
-    """`invoke github-release`: publish release-notes/<train>-<version>.md (written first when
-    missing; an existing file is used as it is, so hand edits survive)."""
+    """`invoke github-release`: publish the release notes (.release/notes/ or the committed
+    release-notes/; an existing file is used as it is, so hand edits survive; a missing one is
+    written, into the ignored .release/notes/, only once GitHub has the release)."""
     secret = token()
     sources = gather(root, train, version)
     config, chosen = sources.config, sources.train
     owner, name = repository(config.root)
-    path = notes_path(config.root, chosen.name, sources.version)
+    path = next((p for p in (notes_path(config.root, chosen.name, sources.version),
+                             notes_path(config.root, chosen.name, sources.version,
+                                        committed=True)) if p.exists()), None)
     lines = []
-    if not path.exists():
-        write_notes(config.root, chosen.name, sources.version)
-        lines.append(f"wrote {path}")
-    body = path.read_text(encoding="utf-8")
+    # Nothing is written before the release exists on GitHub: a refusal leaves no file.
+    body = path.read_text(encoding="utf-8") if path else render_sources(sources, today())
     tag = chosen.tag(sources.version)
     api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
     require_secure(api, "GITHUB_API_URL")
@@ -205,4 +206,6 @@ def run_github_release(root: Path, train: str | None = None,
         where = f": {result.url}" if result.url else ""
         lines.append(f"GitHub release {tag} of {owner}/{name} already exists{where}; nothing "
                      "changed (edit it on GitHub to change its notes)")
+    if path is None and result.created:  # the notes GitHub now shows, kept in .release/
+        lines.append(f"wrote {write_notes(config.root, chosen.name, sources.version)}")
     return redact("\n".join(lines))

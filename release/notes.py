@@ -3,8 +3,9 @@
 `render` is the pure core: from a train, a version, the release record (what was built, where
 it was verified, on which Pythons and platforms, with which hashes), change fragments and commit
 subjects, it writes Markdown. `write_notes` gathers those inputs from the repository and writes
-`release-notes/<train>-<version>.md`. The output depends only on its inputs and the date, so a
-rerun on the same state writes the same bytes.
+`.release/notes/<train>-<version>.md` (ignored: the tree stays clean), or, when told to commit
+them, `release-notes/<train>-<version>.md` in a commit of that file alone. The output depends
+only on its inputs and the date, so a rerun on the same state writes the same bytes.
 
 Change fragments follow towncrier: one file per change in `changes/` (or `changes/<train>/` in
 a repository with several trains), named `<id>.<type>.md`.
@@ -27,12 +28,13 @@ from .check import train_version
 from .config import Config, Train, load
 from .errors import ReleaseError
 from .locations import scan
-from .record import Record
+from .record import DIRECTORY, Record, private_dir
 from .record import load as load_record
 from .versions import format_version, next_version, parse, tag_pattern
 
 CHANGES_DIR = "changes"
-NOTES_DIR = "release-notes"
+NOTES_DIR = "notes"  # under .release/, ignored
+COMMITTED_NOTES_DIR = "release-notes"
 # Fragment types, in the order their sections appear. `breaking` has its own section.
 TYPES = {
     "breaking": "Breaking changes",
@@ -158,24 +160,18 @@ def read_commits(config: Config, train: Train, start: str | None, end: str) -> l
     return commits
 
 
-def _tags_below(repo: Path, train: Train, version: Version,
-                end: str) -> list[tuple[Version, str]]:
-    """The train's tags older than version and reachable from the release's commit."""
-    return [(v, name) for v, name in git.release_tags(repo, train.tag_format, train.name,
-                                                      merged=end) if v < version]
-
-
-def previous_tags(tags: Sequence[tuple[Version, str]], version: Version) -> tuple[str | None,
-                                                                                  str | None]:
-    """(where the change list starts, what users roll back to) among the train's older tags.
+def previous_tags(repo: Path, train: Train, version: Version,
+                  end: str) -> tuple[str | None, str | None]:
+    """(where the change list starts, what users roll back to): the train's nearest older
+    tags reachable from the release's commit (by ancestry, as `git.last_tag` finds them).
 
     A final's notes cover everything since the previous final, not only since its last rc;
     rolling back always means the previous final (what PyPI users had)."""
-    finals = [name for v, name in sorted(tags) if not v.is_prerelease]
-    everything = [name for _, name in sorted(tags)]
-    rollback = finals[-1] if finals else None
+    final = git.last_tag(repo, train.tag_format, train.name, end, below=version, final=True)
+    rollback = final[1] if final else None
     if version.is_prerelease:
-        return (everything[-1] if everything else None), rollback
+        nearest = git.last_tag(repo, train.tag_format, train.name, end, below=version)
+        return (nearest[1] if nearest else None), rollback
     return rollback, rollback
 
 
@@ -191,8 +187,10 @@ def current_version(config: Config, train: Train) -> str:
     return train_version(scan(config, [train]), train).text
 
 
-def notes_path(root: Path, train: str, version: str) -> Path:
-    return root / NOTES_DIR / f"{train}-{version}.md"
+def notes_path(root: Path, train: str, version: str, *, committed: bool = False) -> Path:
+    """Where the notes go: `.release/notes/` (ignored), or `release-notes/` to commit."""
+    where = root / COMMITTED_NOTES_DIR if committed else root / DIRECTORY / NOTES_DIR
+    return where / f"{train}-{version}.md"
 
 
 def today() -> str:
@@ -490,7 +488,7 @@ def gather(root: Path, train_name: str | None = None, version: str | None = None
     since = rollback = None
     if git.toplevel(config.root) is not None and git.rev(config.root, "HEAD"):
         end = _end_ref(config, train, version, record)
-        since, rollback = previous_tags(_tags_below(config.root, train, parsed, end), parsed)
+        since, rollback = previous_tags(config.root, train, parsed, end)
         commits = read_commits(config, train, since, end)
     if since is None and record is not None and record.data.get("previous_tag"):
         since = rollback = str(record.data["previous_tag"])
@@ -509,10 +507,11 @@ def render_sources(sources: Sources, date: str) -> str:
 
 def write_notes(root: Path, train: str | None = None, version: str | None = None,
                 date: str | None = None) -> Path:
-    """Write release-notes/<train>-<version>.md. The record is only read: the pipeline's
+    """Write .release/notes/<train>-<version>.md. The record is only read: the pipeline's
     notes stage journals this call."""
     sources = gather(root, train, version)
     path = notes_path(sources.config.root, sources.train.name, sources.version)
+    private_dir(sources.config.root)
     _write(path, render_sources(sources, date or today()))
     return path
 
@@ -524,6 +523,39 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def run_notes(root: Path, train: str | None = None, version: str | None = None) -> str:
-    """`invoke notes`: the path written."""
-    return str(write_notes(root, train, version))
+def commit_notes(root: Path, train: str | None = None, version: str | None = None) -> str:
+    """Write release-notes/<train>-<version>.md and commit that file alone."""
+    from .preflight import check_clean
+
+    sources = gather(root, train, version)
+    path = notes_path(sources.config.root, sources.train.name, sources.version, committed=True)
+    check_clean(sources.config.root, [path])  # a hand-edited file is not overwritten
+    text = render_sources(sources, today())
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return f"{path} is committed already"
+    _write(path, text)
+    try:
+        sha = git.commit_paths(sources.config.root, [path], f"docs(release): notes for "
+                               f"{sources.train.name} {sources.version}")
+    except ReleaseError:
+        path.unlink()
+        raise
+    return f"committed {path} ({git.short(sha)})"
+
+
+def run_notes(root: Path, train: str | None = None, version: str | None = None,
+              commit: bool = False) -> str:
+    """`invoke notes`: the path written (or the commit made); the release record, when there
+    is one, notes the stage done, so `status` moves on."""
+    if commit:
+        said = commit_notes(root, train, version)
+    else:
+        said = str(write_notes(root, train, version))
+    sources_config = load(root)
+    chosen = default_train(sources_config, train)
+    record = load_record(sources_config.root, chosen.name,
+                         version or current_version(sources_config, chosen))
+    if record.path.exists() and not record.done("notes"):
+        with record.running("notes", {}) as out:
+            out["path"] = said
+    return said

@@ -1,8 +1,17 @@
 """The nox sessions of release-train: wiring only; the logic lives in the `release` package.
 
-Any repository gets them with a two-line noxfile.py (`invoke init-ci` writes it):
+Any repository gets them with a short noxfile.py (`invoke init-ci` writes it):
+
+    import nox
 
     from release.noxsessions import *  # noqa: F403
+
+    nox.options.default_venv_backend = "none"
+    nox.options.sessions = []
+    nox.options.stop_on_first_error = True
+
+Importing this module changes no nox option: the noxfile decides, and the one above stops
+`nox -s build testpypi verify` at the first session that fails.
 
 Sessions run in the environment release-train is installed in (`venv_backend="none"`): the
 isolation that matters (build environments, install-back environments per Python) is made by
@@ -12,9 +21,6 @@ the `release` package itself, with uv, where it can be measured and proven.
 from __future__ import annotations
 
 import nox
-
-nox.options.default_venv_backend = "none"
-nox.options.sessions = []  # nothing runs by accident: name the session
 
 
 def _run(session: nox.Session, func_name: str) -> None:
@@ -26,31 +32,31 @@ def _run(session: nox.Session, func_name: str) -> None:
         session.error(f"{func_name} failed")
 
 
-@nox.session(name="build")
+@nox.session(name="build", venv_backend="none")
 def build(session: nox.Session) -> None:
     """Build the selected trains' sdists and wheels from a clean worktree; manifest with sha256."""
     _run(session, "build")
 
 
-@nox.session(name="testpypi")
+@nox.session(name="testpypi", venv_backend="none")
 def testpypi(session: nox.Session) -> None:
     """Upload to TestPyPI, wait, install back on each Python, resolve for each platform."""
     _run(session, "testpypi")
 
 
-@nox.session(name="pypi")
+@nox.session(name="pypi", venv_backend="none")
 def pypi(session: nox.Session) -> None:
     """Upload a verified final/post to PyPI from its tag, then verify it there."""
     _run(session, "pypi")
 
 
-@nox.session(name="verify")
+@nox.session(name="verify", venv_backend="none")
 def verify(session: nox.Session) -> None:
-    """Production install-back: exact --no-deps installs, pins, Pythons and platforms."""
+    """Verify the release on the latest index it reached (TestPyPI or PyPI), from its record."""
     _run(session, "verify")
 
 
-@nox.session(name="rehearse")
+@nox.session(name="rehearse", venv_backend="none")
 def rehearse(session: nox.Session) -> None:
     """The whole release end to end on a scratch clone against local devpi indexes."""
     _run(session, "rehearse")

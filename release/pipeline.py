@@ -23,12 +23,14 @@ from .builds import Manifest, build_trains, manifest_dir
 from .bump import Plan, apply_plan, commit_message, plan_change
 from .check import train_version
 from .config import Config, Train, load
-from .endpoints import Endpoint
+from .endpoints import Endpoint, endpoint
 from .errors import ReleaseError
 from .locations import scan
-from .preflight import files_at, preflight, sign_wanted
-from .pythons import Interpreter
-from .record import Record
+from .preflight import preflight
+from .pythons import Interpreter, find_all
+from .record import Record, all_records
+from .record import load as load_record
+from .tagging import push_release, tag_release
 from .uploads import upload
 from .verify import Report, require, verify
 from .versions import bump
@@ -104,19 +106,21 @@ def kill_point(stage: str) -> None:
 
 
 def _stage(release: Release, name: str, inputs: dict[str, dict[str, Any]],
-           body: Callable[[dict[str, dict[str, Any]]], None], rerun: bool = False) -> None:
-    """Run a stage unless every train's record has it done (or `rerun`: checks that may be
-    repeated, like verification); journal it in each record."""
+           body: Callable[[dict[str, dict[str, Any]]], None], rerun: bool = False,
+           where: str | None = None) -> None:
+    """Run a stage unless every train's record has it done (against `where`, the index URL
+    for the stages that talk to an index; or `rerun`: checks that may be repeated, like
+    verification); journal it in each record."""
     records = [release.records[t] for t in inputs]
-    if records and all(r.done(name) for r in records) and not rerun:
+    if records and all(r.done(name, where) for r in records) and not rerun:
         for r in records:
             r.check_inputs(name, inputs[r.train])
-        release.say(f"== {name}: done before, skipped")
+        release.say(f"== {name}: done before{f' on {where}' if where else ''}, skipped")
         return
-    release.say(f"== {name}")
+    release.say(f"== {name}" + (f" ({where})" if where else ""))
     started = time.monotonic()
     for r in records:
-        r.begin(name, inputs[r.train])
+        r.begin(name, inputs[r.train], where)
     outputs: dict[str, dict[str, Any]] = {r.train: {} for r in records}
     try:
         body(outputs)
@@ -184,35 +188,25 @@ def stage_bump_and_commit(release: Release, part: str | None, to: str | None) ->
 
 
 def stage_tag(release: Release) -> None:
-    """Tag each train's own release commit (later trains' commits may sit on top of it)."""
-    config = load(release.root)
+    """Tag each train's own release commit (later trains' commits may sit on top of it),
+    with the same function as `invoke tag`."""
     for train in release.trains:
         record = release.records[train.name]
         if record.done("tag"):
             continue
         version = release.versions[train.name]
-        tag = train.tag(version)
         commit = str(record.data["commit"])
-        with record.running("tag", {"tag": tag}) as out:
-            existing = git.tag_commit(release.root, tag)
-            if existing is None:
-                written, problems = files_at(config, commit, train)
-                if written.text != version or problems:
-                    raise ReleaseError(f"commit {git.short(commit)} does not carry {train.name} "
-                                       f"{version} in every file; not tagging it")
-                git.create_tag(release.root, tag, f"{train.name} {version}", commit,
-                               sign=sign_wanted(release.root, False))
-            elif existing != commit:
-                raise ReleaseError(f"tag {tag} exists on {git.short(existing)}, not on the "
-                                   f"release commit {git.short(commit)}: tags never move")
-            out.update({"tag": tag, "commit": commit})
-        record.set("tag", tag)
-        release.say(f"tagged {tag} on {git.short(commit)}")
+        with record.running("tag", {"tag": train.tag(version)}) as out:
+            said = tag_release(load(release.root), train, commit=commit, version=version)
+            out.update({"tag": train.tag(version), "commit": commit})
+        record.set("tag", train.tag(version))
+        release.say(said.splitlines()[-1])
     kill_point("tag")
 
 
 def stage_push(release: Release) -> None:
-    """The branch and every release tag together, atomically, when there is a remote."""
+    """The branch and every release tag together, atomically, with the same function as
+    `invoke push`, when there is a remote."""
     branch = git.current_branch(release.root)
     remote = git.default_remote(release.root, branch) if branch else None
 
@@ -221,12 +215,7 @@ def stage_push(release: Release) -> None:
             for train in release.trains:
                 out[train.name] = {"pushed": False, "why": "no branch or no remote"}
             return
-        tags = [f"refs/tags/{release.records[t.name].data['tag']}:refs/tags/"
-                f"{release.records[t.name].data['tag']}" for t in release.trains]
-        up = git.upstream(release.root, branch)
-        target = up.merge if up is not None and up.remote == remote else f"refs/heads/{branch}"
-        git.push_atomic(release.root, remote, [f"refs/heads/{branch}:{target}", *tags],
-                        set_upstream=up is None)
+        release.say(push_release(load(release.root), branch=branch, remote=remote))
         for train in release.trains:
             out[train.name] = {"pushed": True, "remote": remote, "branch": branch}
     _stage(release, "push", {t.name: {"tag": t.tag(release.versions[t.name])}
@@ -270,11 +259,12 @@ def adopt_manifests(release: Release) -> list[Manifest]:
     return manifests
 
 
-def _verified_hashes(record: Record, index: str) -> set[str]:
-    report = record.data.get("verifications", {}).get(index, {})
-    if not report.get("ok"):
+def _verified_hashes(record: Record, index: Endpoint) -> set[str]:
+    """The files that passed install-back from that very index (its URL, not its name)."""
+    report = record.data.get("verifications", {}).get(index.name, {})
+    if not report.get("ok") or not record.done(f"{index.name}-verify", index.where_simple):
         return set()
-    return set(record.outputs(f"{index}-verify").get("sha256", []))
+    return set(record.outputs(f"{index.name}-verify").get("sha256", []))
 
 
 def check_production_rules(release: Release, manifests: Sequence[Manifest]) -> None:
@@ -291,7 +281,7 @@ def check_production_rules(release: Release, manifests: Sequence[Manifest]) -> N
         if at is None or at != manifest.commit:
             raise ReleaseError(f"{manifest.train} {manifest.version} was not built from its tag "
                                f"{tag}; build it from the tag (nox -s build -- --ref {tag})")
-        verified = _verified_hashes(release.records[manifest.train], "testpypi")
+        verified = _verified_hashes(release.records[manifest.train], release.testpypi)
         ours = {a.sha256 for a in manifest.artifacts}
         if not ours <= verified:
             raise ReleaseError(f"{manifest.train} {manifest.version}: these files did not pass "
@@ -309,12 +299,25 @@ def stage_upload(release: Release, target: Endpoint) -> None:
         result = upload(manifests, target, say=release.say)
         for manifest in manifests:
             mine = {a.filename for a in manifest.artifacts}
-            out[manifest.train] = {"index": target.upload_url,
+            out[manifest.train] = {"index": target.where,
                                    "uploaded": [n for n in result.uploaded if n in mine],
                                    "skipped": [n for n in result.skipped if n in mine]}
-    _stage(release, name, {t.name: {"index": target.name, "files": sorted(
+    _stage(release, name, {t.name: {"index": target.where, "files": sorted(
         a["sha256"] for a in release.records[t.name].data.get("artifacts", []))}
-                           for t in release.python_trains}, body)
+                           for t in release.python_trains}, body, where=target.where)
+
+
+def latest_index(release: Release) -> Endpoint:
+    """The index every selected release reached last, by its records: PyPI after its
+    upload there, else TestPyPI; nowhere is an error naming the step to run."""
+    for target in (release.pypi, release.testpypi):
+        if all(release.records[t.name].done(f"{target.name}-upload", target.where)
+               for t in release.python_trains):
+            return target
+    what = ", ".join(f"{t.name} {release.versions[t.name]}" for t in release.python_trains)
+    raise ReleaseError(f"{what}: the release records show no upload to {release.testpypi.name} "
+                       f"({release.testpypi.where}) nor to {release.pypi.name}: nothing to "
+                       "verify; upload it first (nox -s testpypi)")
 
 
 def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
@@ -332,14 +335,175 @@ def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
         for manifest in manifests:
             record = release.records[manifest.train]
             verifications = dict(record.data.get("verifications", {}))
-            verifications[target.name] = report.to_json()
+            verifications[target.name] = {**report.to_json(), "url": target.where_simple}
             record.set("verifications", verifications)
             indexes = dict(record.data.get("indexes", {}))
-            indexes[target.name] = target.simple_url
+            indexes[target.name] = target.where_simple
             record.set("indexes", indexes)
             out[manifest.train] = {"ok": report.ok,
                                    "sha256": sorted(a.sha256 for a in manifest.artifacts)}
         require(report)
-    _stage(release, name, {t.name: {"index": target.name} for t in release.python_trains}, body,
-           rerun)
+    _stage(release, name, {t.name: {"index": target.where_simple}
+                           for t in release.python_trains}, body, rerun,
+           where=target.where_simple)
     return holder[0] if holder else Report(target.name, [])
+
+
+def stage_downstream(release: Release) -> list[str]:
+    """Artifact trains that pin a released train move to it, after PyPI verification."""
+    from .downstream import pin_downstream
+
+    lines: list[str] = []
+    released = {t.name for t in release.trains}
+    config = load(release.root)
+    pinning = [t for t in config.trains.values()
+               if t.kind == "artifact" and {p.train for p in t.pins} & released]
+    for record in release.records.values():
+        if record.done("downstream"):
+            continue
+        with record.running("downstream", {}) as out:
+            if not release.final:
+                out["skipped"] = "pre-releases are not pinned downstream"
+                continue
+            for artifact in pinning:
+                if record.train in {p.train for p in artifact.pins}:
+                    text = pin_downstream(load(release.root), artifact.name, commit=True)
+                    fresh = load(release.root)
+                    if not text.startswith(f"{artifact.name} already pins"):
+                        text += "\n" + tag_release(fresh, fresh.train(artifact.name))
+                        text += "\n" + push_release(fresh)
+                    out[artifact.name] = text.splitlines()
+                    lines.append(text)
+    kill_point("downstream")
+    return lines
+
+
+def stage_notes(release: Release) -> list[str]:
+    from .notes import write_notes
+
+    written = []
+    for train in release.trains:
+        record = release.records[train.name]
+        if record.done("notes"):
+            written.append(str(record.outputs("notes").get("path", "")))
+            continue
+        with record.running("notes", {}) as out:
+            path = write_notes(release.root, train.name, release.versions[train.name])
+            out["path"] = str(path)
+            written.append(str(path))
+    return written
+
+
+def summarize(release: Release, reports: Sequence[Report | None], downstream: list[str],
+              notes: list[str]) -> str:
+    lines = ["", "release summary"]
+    for train in release.trains:
+        record = release.records[train.name]
+        steps = record.data.get("steps", {})
+        timed = ", ".join(f"{name} {step.get('seconds', 0):.1f}s" for name, step in steps.items()
+                          if step.get("status") == "done")
+        lines.append(f"  {train.name} {release.versions[train.name]}: {timed}")
+    for report in reports:
+        if report is not None:
+            lines.append(report.table())
+    lines += [f"  downstream: {line}" for text in downstream for line in text.splitlines()[-2:]]
+    lines += [f"  notes: {path}" for path in notes]
+    return "\n".join(lines)
+
+
+# --- the release, in order ------------------------------------------------------------------
+
+REAL_PYPI = "https://pypi.org/simple/"
+
+
+def fallbacks_for(release: Release, target: Endpoint) -> list[str]:
+    """Indexes after the target, for what the release itself lacks: other trains' releases
+    already published and third-party dependencies come from production (and, when the
+    production index is a stand-in, from PyPI itself)."""
+    chain = [] if target.production else [release.pypi.simple_url]
+    if release.pypi.simple_url.rstrip("/") != REAL_PYPI.rstrip("/"):
+        chain.append(REAL_PYPI)
+    return chain
+
+
+def in_progress(root: Path, config: Config) -> dict[str, Record]:
+    """Records of releases not finished yet, by train: a rerun resumes them."""
+    from .status import next_step
+
+    return {r.train: r for r in all_records(root)
+            if r.train in config.trains and next_step(config, r) is not None}
+
+
+def select_trains(config: Config, names: Sequence[str] | None) -> list[Train]:
+    """The python trains to release, in dependency order (default: every python train)."""
+    chosen = [config.train(n) for n in names] if names else list(config.trains.values())
+    for train in chosen:
+        if names and train.kind != "python":
+            raise ReleaseError(f"train {train.name} is an artifact train: it follows the "
+                               "trains it pins in their downstream stage (or invoke "
+                               "pin-downstream)")
+    trains = dependency_order(config, [t for t in chosen if t.kind == "python"])
+    if not trains:
+        raise ReleaseError("no python train to release")
+    return trains
+
+
+def prepare(root: Path, names: Sequence[str] | None, part: str | None, to: str | None,
+            pythons: Sequence[str] | None = None, platforms: Sequence[str] | None = None,
+            say: Say = print) -> Release:
+    """The release to run: versions from the records in progress (a rerun resumes), else
+    planned from --part/--to; indexes from config and environment."""
+    config = load(root)
+    trains = select_trains(config, names)
+    ongoing = in_progress(config.root, config)
+    resuming = [t for t in trains if t.name in ongoing]
+    if resuming and (part or to):
+        say("resuming " + ", ".join(f"{t.name} {ongoing[t.name].version}" for t in resuming)
+            + " from the release records")
+    fresh = [t for t in trains if t.name not in ongoing]
+    if fresh and not (part or to):
+        raise ReleaseError("say which version to release: --part (major, minor, patch, pre, "
+                           "rc, post, release) or --to VERSION")
+    planned = plan_versions(config, fresh, part, to)
+    versions = {t.name: ongoing[t.name].version if t.name in ongoing else planned[t.name]
+                for t in trains}
+    return assemble(config, trains, versions, pythons, platforms, say)
+
+
+def assemble(config: Config, trains: Sequence[Train], versions: dict[str, str],
+             pythons: Sequence[str] | None = None, platforms: Sequence[str] | None = None,
+             say: Say = print) -> Release:
+    """A Release of these versions: their records, the indexes (config and environment),
+    the interpreters and platforms to verify on."""
+    return Release(
+        config=config, trains=list(trains), versions=versions,
+        records={t.name: load_record(config.root, t.name, versions[t.name]) for t in trains},
+        testpypi=endpoint(config, "testpypi"), pypi=endpoint(config, "pypi"), fallbacks=[],
+        pythons=find_all(tuple(pythons or config.pythons), config.optional_pythons),
+        platforms=list(platforms if platforms is not None else config.platforms), say=say)
+
+
+def run_release(release: Release) -> str:
+    """The whole release, stage by stage, stopping at the first failure; every stage is
+    journaled, so running it again resumes where it stopped. Returns the summary."""
+    stage_preflight(release)
+    stage_bump_and_commit(release, None, None)
+    stage_tag(release)
+    stage_push(release)
+    stage_build(release)
+    stage_upload(release, release.testpypi)
+    reports = [stage_verify(release, release.testpypi,
+                            fallbacks_for(release, release.testpypi))]
+    if release.final:
+        stage_upload(release, release.pypi)
+        reports.append(stage_verify(release, release.pypi, fallbacks_for(release, release.pypi)))
+    downstream = stage_downstream(release)
+    notes = stage_notes(release)
+    return summarize(release, reports, downstream, notes)
+
+
+def release_command(root: Path, trains: Sequence[str] | None, part: str | None,
+                    to: str | None = None, pythons: Sequence[str] | None = None,
+                    platforms: Sequence[str] | None = None, say: Say = print) -> str:
+    """`release-train release`: prepare, then run (or resume) the whole release."""
+    return run_release(prepare(root, trains, part, to, pythons, platforms, say))

@@ -1,5 +1,5 @@
-"""Preflight: what every release step checks before it touches anything, and the guarded git
-steps built on it: the release tag, the atomic push, and tag/version agreement for CI.
+"""Preflight: what every release step checks before it touches anything, and tag/version
+agreement for CI. The tag and the push built on these checks live in `release.tagging`.
 
 Each check returns a line saying what it verified, or raises one GitError line saying what to
 do. Checks only read (the one write is `git fetch`, which moves remote-tracking branches
@@ -224,79 +224,3 @@ def files_at(config: Config, ref: str, train: Train) -> tuple[Written, list[Prob
 def sign_wanted(repo: Path, sign: bool) -> bool:
     """--sign, or git configured to sign tags."""
     return sign or git.signing_configured(repo)
-
-
-def tag_release(config: Config, train: Train, *, sign: bool = False) -> str:
-    """Tag HEAD with the train's version, after preflight and after checking that HEAD's
-    files carry that version. The same tag on HEAD already is a no-op; elsewhere an error."""
-    repo = config.root
-    head = git.head(repo)
-    version, listed = files_at(config, head, train)
-    tag = train.tag(version.text)
-    existing = git.tag_commit(repo, tag)
-    if existing == head:
-        return f"tag {tag} is already on HEAD ({git.short(head)}): nothing to do"
-    if existing is not None:
-        raise GitError(f"tag {tag} already exists on {git.short(existing)}, not on HEAD "
-                       f"({git.short(head)}): tags never move; release a new version")
-    lines = [f"ok: {line}" for line in preflight(config, train, version.text)]
-    if listed:
-        raise ReleaseError(f"HEAD's files do not agree: {_disagreement(listed)}: fix, commit, "
-                           "then tag")
-    signed = sign_wanted(repo, sign)
-    git.create_tag(repo, tag, f"{train.name} {version.text}", head, sign=signed)
-    kind = "signed" if signed else "annotated"
-    lines.append(f"tagged {tag} ({kind}) on {git.short(head)}; publish it with invoke push")
-    return "\n".join(lines)
-
-
-def run_tag(root: Path, train: str | None, sign: bool = False) -> str:
-    config = load(root)
-    chosen = _one_train(config, train)
-    if chosen is None:
-        raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)})")
-    return tag_release(config, chosen, sign=sign)
-
-
-def push_release(config: Config, train: Train | None, *, branch: str | None = None,
-                 tag: str | None = None, remote: str | None = None) -> str:
-    """Push the branch and the release tag together (`git push --atomic`): both or neither.
-    The tag defaults to the train's newest tag on the branch."""
-    repo = config.root
-    git.require_repo(repo)
-    branch = branch or git.current_branch(repo)
-    if branch is None:
-        raise GitError("HEAD is detached: pass --branch to say which branch to push")
-    if not git.branch_exists(repo, branch):
-        raise GitError(f"no branch {branch!r} here: check the name (git branch)")
-    if tag is None:
-        if train is None:
-            raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)}) "
-                               "or name the tag with --tag")
-        last = git.last_tag(repo, train.tag_format, train.name, f"refs/heads/{branch}")
-        if last is None:
-            raise GitError(f"no {train.name} tag on {branch}: create one with invoke tag")
-        tag = last[1]
-    at = git.tag_commit(repo, tag)
-    if at is None:
-        raise GitError(f"no tag {tag} here: create it with invoke tag")
-    if not git.is_ancestor(repo, at, f"refs/heads/{branch}"):
-        raise GitError(f"tag {tag} ({git.short(at)}) is not on {branch}: push the branch it "
-                       "was made on (--branch)")
-    up = git.upstream(repo, branch)
-    remote = remote or git.default_remote(repo, branch)
-    if remote is None:
-        raise GitError("no remote to push to: add one (git remote add origin URL) or pass "
-                       "--remote")
-    target = up.merge if up is not None and up.remote == remote else f"refs/heads/{branch}"
-    git.push_atomic(repo, remote, [f"refs/heads/{branch}:{target}",
-                                   f"refs/tags/{tag}:refs/tags/{tag}"],
-                    set_upstream=up is None)
-    return f"pushed {branch} and {tag} to {remote} together"
-
-
-def run_push(root: Path, train: str | None, branch: str | None = None, tag: str | None = None,
-             remote: str | None = None) -> str:
-    config = load(root)
-    chosen = _one_train(config, train)
-    return push_release(config, chosen, branch=branch, tag=tag, remote=remote)

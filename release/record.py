@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,8 @@ from .errors import ReleaseError
 from .secrets import redact
 
 DIRECTORY = ".release"
-FORMAT = 1
+FORMAT = 2  # 2: index stages are bound to the index URL they reached ("where")
+READABLE = (1, 2)
 
 # The release, in order. Each step runs only when the ones before it are done.
 STEPS = ("preflight", "bump", "commit", "tag", "push", "build", "testpypi-upload",
@@ -39,6 +40,17 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     return value
+
+
+def private_dir(root: Path) -> Path:
+    """`.release/`, ignored by git through its own .gitignore: records, notes and builds
+    written here never make the tree dirty nor end up in a commit."""
+    path = root / DIRECTORY
+    path.mkdir(parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+    return path
 
 
 def now() -> str:
@@ -64,19 +76,23 @@ class Record:
         steps: dict[str, dict[str, Any]] = self.data.setdefault("steps", {})
         return steps.setdefault(name, {"status": "pending"})
 
-    def done(self, name: str) -> bool:
-        return bool(self.data.get("steps", {}).get(name, {}).get("status") == "done")
+    def done(self, name: str, where: str | None = None) -> bool:
+        """Finished (and, for a stage bound to an index, finished against `where`)."""
+        step = self.data.get("steps", {}).get(name, {})
+        return bool(step.get("status") == "done"
+                    and (where is None or step.get("where") == where))
 
     def outputs(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = self.data.get("steps", {}).get(name, {}).get("outputs", {})
         return result
 
-    def next_step(self) -> str | None:
+    def next_step(self, skip: Collection[str] = ()) -> str | None:
         """The first step not done after the last one done (sessions run only some steps:
-        `nox -s testpypi` on its own has no preflight to come back to)."""
+        `nox -s testpypi` on its own has no preflight to come back to), leaving out the
+        steps this release has no use for (`skip`)."""
         done = [i for i, s in enumerate(STEPS) if self.done(s)]
         start = done[-1] + 1 if done else 0
-        return next((s for s in STEPS[start:] if not self.done(s)), None)
+        return next((s for s in STEPS[start:] if not self.done(s) and s not in skip), None)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -92,12 +108,22 @@ class Record:
                                "other inputs; a finished step is never redone differently "
                                f"(see {self.path})")
 
-    def begin(self, name: str, inputs: Mapping[str, Any]) -> None:
-        """Start (or restart) a step. Inputs of a step that already finished must not change."""
-        self.check_inputs(name, inputs)
+    def begin(self, name: str, inputs: Mapping[str, Any], where: str | None = None) -> None:
+        """Start (or restart) a step. Inputs of a step that already finished must not change,
+        except its index: a stage done against one URL is done again against another (the
+        earlier run is kept under `earlier`)."""
         step = self.step(name)
+        if where is not None and step.get("status") == "done" and step.get("where") != where:
+            earlier = [*step.get("earlier", []),
+                       {k: v for k, v in step.items() if k != "earlier"}]
+            step.clear()
+            step["earlier"] = earlier
+        else:
+            self.check_inputs(name, inputs)
         step.update({"status": "running", "inputs": _scrub(dict(inputs)), "started": now(),
                      "attempts": int(step.get("attempts", 0)) + 1})
+        if where is not None:
+            step["where"] = where
         step.pop("error", None)
         self.save()
 
@@ -134,10 +160,7 @@ class Record:
         text = json.dumps(self.data, indent=2, sort_keys=False) + "\n"
         tmp: str | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.path.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("*\n", encoding="utf-8")  # records never end up in a commit
+            private_dir(self.root)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -155,27 +178,38 @@ class Record:
             raise
 
 
+def _read(path: Path) -> dict[str, Any]:
+    """A record file's data; one ReleaseError line naming the file when it cannot be used."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"{path}: unreadable release record ({exc}); move it aside to "
+                           "start this release's journal again") from None
+    if not isinstance(data, dict) or not isinstance(data.get("steps", {}), dict):
+        raise ReleaseError(f"{path}: not a release record (no JSON object with steps); move "
+                           "it aside") from None
+    if data.get("format") not in READABLE:
+        raise ReleaseError(f"{path}: unknown release record format {data.get('format')!r} "
+                           f"(this release-train reads {', '.join(map(str, READABLE))}): "
+                           "upgrade release-train, or move the file aside")
+    if not data.get("train") or not data.get("version"):
+        raise ReleaseError(f"{path}: release record without train or version; move it aside")
+    return data
+
+
 def load(root: Path, train: str, version: str) -> Record:
     """The record of that release (a new, empty one if none exists yet)."""
     record = Record(root, train, version)
     if record.path.exists():
-        try:
-            record.data = json.loads(record.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ReleaseError(f"{record.path}: unreadable release record ({exc})") from None
-        if record.data.get("format") != FORMAT:
-            raise ReleaseError(f"{record.path}: unknown record format {record.data.get('format')}")
+        record.data = _read(record.path)
     return record
 
 
 def all_records(root: Path) -> list[Record]:
-    """Every release record in the repository, oldest first."""
+    """Every release record in the repository, oldest first (a file that is not a usable
+    record is a ReleaseError naming it, never skipped)."""
     found = []
     for path in sorted((root / DIRECTORY).glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("format") == FORMAT:
-            found.append(Record(root, str(data["train"]), str(data["version"]), data))
+        data = _read(path)
+        found.append(Record(root, str(data["train"]), str(data["version"]), data))
     return sorted(found, key=lambda r: str(r.data.get("created", "")))

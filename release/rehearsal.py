@@ -1,4 +1,4 @@
-"""`nox -s rehearse`: the whole release, end to end, on a scratch clone against local indexes.
+"""`nox -s rehearse`: `release-train release` on a scratch clone against local indexes.
 
 The user's repository is never touched: it is cloned (or, for a directory inside a repository,
 copied) into a workspace with a bare `origin`, and two devpi-server indexes stand in for
@@ -21,30 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import git
-from .config import Config, load
-from .endpoints import endpoint
+from .config import load
 from .errors import ReleaseError
 from .localindex import LocalDevpi, LocalIndex
-from .pipeline import (
-    Release,
-    Say,
-    dependency_order,
-    kill_point,
-    plan_versions,
-    stage_build,
-    stage_bump_and_commit,
-    stage_preflight,
-    stage_push,
-    stage_tag,
-    stage_upload,
-    stage_verify,
-)
+from .pipeline import Say, release_command
 from .proc import run
-from .pythons import find_all
-from .record import Record, all_records
-from .record import load as load_record
 from .secrets import register
-from .verify import Report
 
 IGNORED = shutil.ignore_patterns(".git", ".venv", ".ci-venv", ".nox", "dist", "build",
                                  ".release", "__pycache__", "*.egg-info", ".mypy_cache",
@@ -85,7 +67,7 @@ def default_workspace(source: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"release-train-rehearsal-{digest}"
 
 
-def _clone(source: Path, ws: Workspace) -> None:
+def clone_into(source: Path, ws: Workspace) -> None:
     """A clone of the source's committed state, or a copy of a directory inside a repo."""
     top = git.toplevel(source)
     if top is not None and top.resolve() == source.resolve():
@@ -137,11 +119,6 @@ def index_env(indexes: dict[str, LocalIndex]) -> dict[str, str]:
     return env
 
 
-def _in_progress(root: Path, config: Config) -> dict[str, Record]:
-    return {r.train: r for r in all_records(root)
-            if r.train in config.trains and r.next_step() is not None}
-
-
 def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False,
              part: str = "patch", pythons: Sequence[str] | None = None,
              platforms: Sequence[str] | None = None, say: Say = print) -> str:
@@ -155,7 +132,7 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
     if fresh or ws.state().get("finished") or not ws.repo.exists():
         shutil.rmtree(ws.path, ignore_errors=True)
         ws.path.mkdir(parents=True)
-        _clone(source, ws)
+        clone_into(source, ws)
         ws.save(source=str(source), finished=False)
         say(f"rehearsal workspace {ws.path} (a scratch clone of {source})")
     else:
@@ -181,99 +158,5 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
 
 def _run(ws: Workspace, part: str, pythons: Sequence[str] | None,
          platforms: Sequence[str] | None, say: Say) -> str:
-    config = load(ws.repo)
-    python_trains = dependency_order(config, [t for t in config.trains.values()
-                                              if t.kind == "python"])
-    if not python_trains:
-        raise ReleaseError("no python train to rehearse")
-    ongoing = _in_progress(ws.repo, config)
-    if ongoing:
-        versions = {t.name: ongoing[t.name].version for t in python_trains if t.name in ongoing}
-    else:
-        versions = plan_versions(config, python_trains, part, None)
-    records = {t.name: load_record(ws.repo, t.name, versions[t.name]) for t in python_trains}
-    release = Release(
-        config=config, trains=python_trains, versions=versions, records=records,
-        testpypi=endpoint(config, "testpypi"), pypi=endpoint(config, "pypi"),
-        fallbacks=[], pythons=find_all(tuple(pythons or config.pythons),
-                                       config.optional_pythons),
-        platforms=list(platforms if platforms is not None else config.platforms), say=say)
-    # Third-party dependencies (none in the example) come from PyPI, after both stand-ins.
-    testpypi_fallbacks = [release.pypi.simple_url, "https://pypi.org/simple/"]
-    stage_preflight(release)
-    stage_bump_and_commit(release, None, None)
-    stage_tag(release)
-    stage_push(release)
-    stage_build(release)
-    stage_upload(release, release.testpypi)
-    test_report = stage_verify(release, release.testpypi, testpypi_fallbacks)
-    prod_report = None
-    if release.final:
-        stage_upload(release, release.pypi)
-        prod_report = stage_verify(release, release.pypi, ["https://pypi.org/simple/"])
-    downstream = stage_downstream(release)
-    notes = stage_notes(release)
-    return summarize(release, [test_report, prod_report], downstream, notes)
-
-
-def stage_downstream(release: Release) -> list[str]:
-    """Artifact trains that pin a released train move to it, after PyPI verification."""
-    from .downstream import pin_downstream
-    from .preflight import push_release, tag_release
-
-    lines: list[str] = []
-    released = {t.name for t in release.trains}
-    config = load(release.root)
-    pinning = [t for t in config.trains.values()
-               if t.kind == "artifact" and {p.train for p in t.pins} & released]
-    for record in release.records.values():
-        if record.done("downstream"):
-            continue
-        with record.running("downstream", {}) as out:
-            if not release.final:
-                out["skipped"] = "pre-releases are not pinned downstream"
-                continue
-            for artifact in pinning:
-                if record.train in {p.train for p in artifact.pins}:
-                    text = pin_downstream(load(release.root), artifact.name, commit=True)
-                    fresh = load(release.root)
-                    if not text.startswith(f"{artifact.name} already pins"):
-                        text += "\n" + tag_release(fresh, fresh.train(artifact.name))
-                        text += "\n" + push_release(fresh, fresh.train(artifact.name))
-                    out[artifact.name] = text.splitlines()
-                    lines.append(text)
-    kill_point("downstream")
-    return lines
-
-
-def stage_notes(release: Release) -> list[str]:
-    from .notes import write_notes
-
-    written = []
-    for train in release.trains:
-        record = release.records[train.name]
-        if record.done("notes"):
-            written.append(str(record.outputs("notes").get("path", "")))
-            continue
-        with record.running("notes", {}) as out:
-            path = write_notes(release.root, train.name, release.versions[train.name])
-            out["path"] = str(path)
-            written.append(str(path))
-    return written
-
-
-def summarize(release: Release, reports: Sequence[Report | None], downstream: list[str],
-              notes: list[str]) -> str:
-    lines = ["", "rehearsal summary"]
-    for train in release.trains:
-        record = release.records[train.name]
-        steps = record.data.get("steps", {})
-        timed = ", ".join(f"{name} {step.get('seconds', 0):.1f}s" for name, step in steps.items()
-                          if step.get("status") == "done")
-        lines.append(f"  {train.name} {release.versions[train.name]}: {timed}")
-    for report in reports:
-        if report is not None:
-            lines.append(report.table())
-    lines += [f"  downstream: {line}" for text in downstream for line in text.splitlines()[-2:]]
-    lines += [f"  notes: {path}" for path in notes]
-    return "\n".join(lines)
+    """Exactly `release-train release --part PART` in the scratch clone."""
+    return release_command(ws.repo, None, part, None, pythons, platforms, say)

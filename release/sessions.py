@@ -95,11 +95,8 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
     """Parse the options the index sessions share and assemble a Release of current versions."""
     from .check import train_version
     from .config import load
-    from .endpoints import endpoint
     from .locations import scan
-    from .pipeline import Release, dependency_order
-    from .pythons import find_all
-    from .record import load as load_record
+    from .pipeline import assemble, select_trains
 
     parser = _parser(prog, description)
     parser.add_argument("--dist", type=Path, default=None,
@@ -114,20 +111,12 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
                         help="seconds to wait for the index to show every file (default 600)")
     args = parser.parse_args(argv)
     config = load(args.repo or os.environ.get("RELEASE_REPO") or ".")
-    chosen = [config.train(n) for n in args.train] if args.train else list(config.trains.values())
-    trains = dependency_order(config, [t for t in chosen if t.kind == "python"])
-    if not trains:
-        raise ReleaseError("no python train selected")
+    trains = select_trains(config, args.train)
     found = scan(config, trains)
-    versions = {t.name: train_version(found, t).text for t in trains}
-    release = Release(
-        config=config, trains=trains, versions=versions,
-        records={t.name: load_record(config.root, t.name, versions[t.name]) for t in trains},
-        testpypi=endpoint(config, "testpypi"), pypi=endpoint(config, "pypi"), fallbacks=[],
-        pythons=find_all(tuple(args.python or config.pythons), config.optional_pythons),
-        platforms=list(args.platform if args.platform is not None else config.platforms),
-        dist_dir=(args.dist or config.root / "dist").resolve(), wait=not args.no_wait,
-        deadline=args.wait)
+    release = assemble(config, trains, {t.name: train_version(found, t).text for t in trains},
+                       args.python, args.platform)
+    release.dist_dir = (args.dist or config.root / "dist").resolve()
+    release.wait, release.deadline = not args.no_wait, args.wait
     return release
 
 
@@ -135,12 +124,12 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
 def testpypi(argv: Sequence[str]) -> int:
     """Upload the built release to TestPyPI, wait, install back on each Python, resolve for
     each platform; summary table. Resumable: a rerun skips what is done."""
-    from .pipeline import adopt_manifests, stage_upload, stage_verify
+    from .pipeline import adopt_manifests, fallbacks_for, stage_upload, stage_verify
 
     release = _release_for(argv, "testpypi", testpypi.__doc__ or "")
     adopt_manifests(release)
     stage_upload(release, release.testpypi)
-    stage_verify(release, release.testpypi, [release.pypi.simple_url])
+    stage_verify(release, release.testpypi, fallbacks_for(release, release.testpypi))
     return 0
 
 
@@ -151,6 +140,7 @@ def pypi(argv: Sequence[str]) -> int:
     from .pipeline import (
         adopt_manifests,
         check_production_rules,
+        fallbacks_for,
         stage_upload,
         stage_verify,
     )
@@ -158,19 +148,24 @@ def pypi(argv: Sequence[str]) -> int:
     release = _release_for(argv, "pypi", pypi.__doc__ or "")
     check_production_rules(release, adopt_manifests(release))
     stage_upload(release, release.pypi)
-    stage_verify(release, release.pypi, [])
+    stage_verify(release, release.pypi, fallbacks_for(release, release.pypi))
     return 0
 
 
 @guarded
 def verify(argv: Sequence[str]) -> int:
-    """Production verification on PyPI: propagation, exact --no-deps installs, bundle pins,
-    install-back with dependencies on each Python, platform resolution."""
-    from .pipeline import adopt_manifests, stage_verify
+    """Verify the release on the latest index its records show it reached (PyPI after
+    nox -s pypi, TestPyPI after nox -s testpypi): propagation, exact installs, bundle pins,
+    install-back on each Python, platform resolution."""
+    from .pipeline import adopt_manifests, fallbacks_for, latest_index, stage_verify
 
     release = _release_for(argv, "verify", verify.__doc__ or "")
+    target = latest_index(release)
+    print(f"verifying on {target.name} ({target.where_simple}): the latest index the release "
+          "records show " + ", ".join(f"{t.name} {release.versions[t.name]}"
+                                       for t in release.python_trains) + " reached")
     adopt_manifests(release)
-    stage_verify(release, release.pypi, [], rerun=True)
+    stage_verify(release, target, fallbacks_for(release, target), rerun=True)
     return 0
 
 

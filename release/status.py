@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from packaging.version import Version
+
 from . import git
 from .audit import audit as audit_texts
 from .audit import render_findings, render_suggestions, run_audit, tracked_texts
 from .audit import suggest as suggest_entries
 from .check import pending_version, problems, tag_version, train_version
-from .config import load
+from .config import Config, load
 from .errors import ReleaseError, UnmanagedLines
 from .locations import scan
 from .preflight import check_tag
+from .record import Record
 
 
 def render_status(root: Path) -> str:
@@ -47,22 +50,44 @@ def render_status(root: Path) -> str:
         if unmanaged:
             lines.append(f"audit: {unmanaged} unmanaged line(s) carry a train's version; "
                          "see invoke check --audit")
-    lines += _releases(root)
+    lines += _releases(config.root)
     return "\n".join(lines)
+
+
+def has_downstream(config: Config, train: str) -> bool:
+    """Does an artifact train pin this train (so its release has a downstream stage)?"""
+    return any(t.kind == "artifact" and train in {p.train for p in t.pins}
+               for t in config.trains.values())
+
+
+def not_needed(config: Config, record: Record) -> set[str]:
+    """Steps a release has no use for: production for a pre-release, the downstream stage
+    for a train nothing pins."""
+    skip = set()
+    if Version(record.version).is_prerelease:
+        skip |= {"pypi-upload", "pypi-verify", "downstream"}
+    if not has_downstream(config, record.train):
+        skip.add("downstream")
+    return skip
+
+
+def next_step(config: Config, record: Record) -> str | None:
+    return record.next_step(not_needed(config, record))
 
 
 def _releases(root: Path) -> list[str]:
     """Release records: finished ones briefly, ones in progress with what comes next."""
     from .record import all_records
 
-    records = all_records(root)
+    config = load(root)
+    records = all_records(config.root)
     if not records:
         return []
     lines = ["releases (.release/):"]
     for record in records:
         steps = record.data.get("steps", {})
         failed = [n for n, s in steps.items() if s.get("status") == "failed"]
-        upcoming = record.next_step()
+        upcoming = next_step(config, record)
         if upcoming is None:
             state = "complete"
         elif failed:

@@ -77,7 +77,10 @@ def wait_until_visible(client: IndexClient, expected: Sequence[Expected], *,
             raise InstallError(f"after {elapsed:.0f} s, {client.simple_url} still does not show "
                                f"{len(missing)} file(s): {shown} (rerun to keep waiting, or raise "
                                "the deadline with --wait)")
-        say(f"waiting for {len(missing)} of {len(expected)} files on the index "
-            f"({elapsed:.1f} s, next look in {delay:.1f} s)")
+        left = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more"
+                                         if len(missing) > 3 else "")
+        give_up = time.strftime("%H:%M:%S", time.localtime(time.time() - elapsed + deadline))
+        say(f"waiting for {len(missing)} of {len(expected)} files on {client.simple_url} "
+            f"({left}; {elapsed:.0f} s of {deadline:.0f} s, giving up at {give_up})")
         time.sleep(delay)
         delay = min(max_delay, delay * 2) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter only

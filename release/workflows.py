@@ -356,7 +356,13 @@ def write_workflows(root: Path, *, force: bool = False, install: str | None = No
 
 NOXFILE = '''"""nox sessions for releases: build, testpypi, pypi, verify, rehearse."""
 
+import nox
+
 from release.noxsessions import *  # noqa: F403
+
+nox.options.default_venv_backend = "none"  # release-train isolates builds and installs itself
+nox.options.sessions = []  # nothing runs by accident: name the session
+nox.options.stop_on_first_error = True  # `nox -s build testpypi verify` stops at a failure
 '''
 
 

@@ -105,11 +105,12 @@ def test_creates_the_release_with_the_notes(repo: Path, github: FakeGitHub) -> N
                   {"html_url": "https://github.com/example/skyline/releases/tag/v0.4.2"})
     out = run(repo, github, "--train", "core")
     assert out.returncode == 0, out.stderr
-    notes = repo / "release-notes" / "core-0.4.2.md"
+    notes = repo / ".release" / "notes" / "core-0.4.2.md"
     assert out.stdout.splitlines() == [
-        f"wrote {notes}",
         "published GitHub release v0.4.2 of example/skyline: "
-        "https://github.com/example/skyline/releases/tag/v0.4.2"]
+        "https://github.com/example/skyline/releases/tag/v0.4.2",
+        f"wrote {notes}"]
+    assert git(repo, "status", "--porcelain") == ""  # written into the ignored .release/
     get, post = github.seen
     assert (get.method, get.path) == ("GET", f"{base}/git/ref/tags/v0.4.2")
     assert (post.method, post.path) == ("POST", f"{base}/releases")

@@ -152,7 +152,9 @@ def test_wait_sees_files_that_appear_late_and_fails_clearly_past_the_deadline(
         waited = wait_until_visible(client, expected, deadline=20, first_delay=0.3,
                                     say=said.append)
         assert 1.5 < waited < 10
-        assert said[0].startswith(f"waiting for {len(expected)} of {len(expected)} files")
+        assert said[0].startswith(f"waiting for {len(expected)} of {len(expected)} files on "
+                                  f"{client.simple_url} ({files[0].name}")
+        assert "s of 20 s, giving up at " in said[0]
         proxy.faults.hide_until = time.monotonic() + 30.0
         with pytest.raises(InstallError) as info:
             wait_until_visible(client, expected, deadline=1.0, first_delay=0.2, say=said.append)

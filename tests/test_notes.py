@@ -3,6 +3,7 @@ scratch copies of the example (fragments, tags, commits, the record's notes step
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,7 @@ def test_invoke_notes_writes_the_file_from_the_record(history: Path) -> None:
     out = invoke("notes", "--repo", str(history), "--train", "core",
                  SOURCE_DATE_EPOCH=EPOCH)
     assert out.returncode == 0, out.stderr
-    path = history / "release-notes" / "core-0.4.2.md"
+    path = history / ".release" / "notes" / "core-0.4.2.md"
     assert out.stdout.strip() == str(path)
     text = path.read_text()
     assert text.startswith("# core 0.4.2 (2024-05-01)")
@@ -196,7 +197,13 @@ def test_invoke_notes_writes_the_file_from_the_record(history: Path) -> None:
     assert "- Streams can be paused. (#21)" in text
     assert f"`{SHA}`" in text
     assert "pip install skyline==0.4.1" in text
-    assert record.path.read_bytes() == journal  # the record is only read
+    # The record only gains the notes step (status moves on); nothing else in it changes.
+    after = load_record(history, "core", "0.4.2").data
+    assert after["steps"].pop("notes")["status"] == "done"
+    before = json.loads(journal)
+    before.setdefault("steps", {})
+    assert {k: v for k, v in after.items() if k != "updated"} == \
+        {k: v for k, v in before.items() if k != "updated"}
     again = invoke("notes", "--repo", str(history), "--train", "core",
                    SOURCE_DATE_EPOCH=EPOCH)
     assert again.returncode == 0, again.stderr
@@ -207,11 +214,12 @@ def test_invoke_notes_for_another_train_and_version(history: Path) -> None:
     out = invoke("notes", "--repo", str(history), "--train", "extensions", "--version",
                  "1.3.0", SOURCE_DATE_EPOCH=EPOCH)
     assert out.returncode == 0, out.stderr
-    text = (history / "release-notes" / "extensions-1.3.0.md").read_text()
+    text = (history / ".release" / "notes" / "extensions-1.3.0.md").read_text()
     assert "- skyline-ext-ai == 1.3.0" in text
     assert "fix(ext-ai): extensions only" in text and "streams can pause" not in text
     assert "**Not verified yet**: no release record exists" in text
-    assert not (history / ".release").exists()  # a preview creates no record
+    assert not list((history / ".release").glob("*.json"))  # a preview creates no record
+    assert ".release" not in git(history, "status", "--porcelain")  # ignored: tree stays clean
 
 
 def test_invoke_notes_refusals_are_one_line(history: Path) -> None:

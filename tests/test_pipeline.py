@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,21 +31,34 @@ def records(repo: Path) -> dict[str, dict[str, object]]:
     return {p.stem: json.loads(p.read_text()) for p in (repo / ".release").glob("*.json")}
 
 
-def test_rehearsal_killed_at_every_stage_boundary_resumes_without_repeating(
-        tmp_path: Path) -> None:
-    workspace = tmp_path / "ws"
-    base = ["-s", "rehearse", "--", str(ROOT / "examples/monorepo"), "--workspace",
-            str(workspace), *FAST]
+def release_train(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`release-train ARGS` as a user types it."""
+    return subprocess.run([str(BIN / "release-train"), *args], cwd=ROOT,
+                          env=env(**extra_env), capture_output=True, text=True, timeout=900)
+
+
+def scratch_clone(tmp_path: Path) -> Path:
+    """A clone of the example with a bare origin: what the rehearsal works in."""
+    ws = rehearsal.Workspace(tmp_path / "ws")
+    ws.path.mkdir()
+    rehearsal.clone_into(ROOT / "examples/monorepo", ws)
+    return ws.repo
+
+
+@pytest.mark.slow
+def test_release_killed_at_every_stage_boundary_resumes_without_repeating(
+        tmp_path: Path, values: dict[str, str]) -> None:
+    repo = scratch_clone(tmp_path)
+    base = ["--repo", str(repo), "release", "--part", "patch", *FAST]
     for point in KILL_POINTS:
-        killed = nox(*base, RELEASE_KILL_AFTER=point)
+        killed = release_train(*base, RELEASE_KILL_AFTER=point, **values)
         assert killed.returncode != 0, f"not killed after {point}: {killed.stdout[-500:]}"
         if point == "testpypi-upload":
-            status = invoke("status", "--repo", str(workspace / "repo"))
+            status = invoke("status", "--repo", str(repo))
             assert "core 0.4.3: in progress, next: testpypi-verify" in status.stdout
-    done = nox(*base)
+    done = release_train(*base, **values)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "rehearsal passed" in done.stdout
-    repo = workspace / "repo"
+    assert "release summary" in done.stdout
     found = records(repo)
     assert set(found) == {"core-0.4.3", "extensions-1.2.1"}
     for name, record in found.items():
@@ -60,11 +74,25 @@ def test_rehearsal_killed_at_every_stage_boundary_resumes_without_repeating(
         assert len(uploaded) == len(set(uploaded)) == 28
     assert git(repo, "tag").split() == ["addon-v1.0.4", "extensions-v1.2.1", "v0.4.3"]
     assert "skyline-streaming==0.4.3" in (repo / "addon/Dockerfile").read_text()
-    notes = (repo / "release-notes/core-0.4.3.md").read_text()
+    notes = (repo / ".release/notes/core-0.4.3.md").read_text()
     for package in ("skyline-core", "skyline", "skyline-streaming", "skyline-vision",
                     "skyline-vision-cuda"):
         assert f"{package}==0.4.3" in notes or f"{package} == 0.4.3" in notes, package
     assert "3.11" in notes
+    # (f) every train done, every tag on origin, nothing left in the tree.
+    status = invoke("status", "--repo", str(repo)).stdout
+    assert "core 0.4.3: complete" in status and "extensions 1.2.1: complete" in status
+    assert git(repo, "status", "--porcelain") == ""
+    origin = repo.parent / "origin.git"
+    assert git(origin, "tag").split() == ["addon-v1.0.4", "extensions-v1.2.1", "v0.4.3"]
+
+
+@pytest.mark.slow
+def test_the_rehearsal_is_the_release_command_on_local_indexes(tmp_path: Path) -> None:
+    out = nox("-s", "rehearse", "--", str(ROOT / "examples/monorepo"), "--workspace",
+              str(tmp_path / "ws"), "--part", "rc", *FAST)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "release summary" in out.stdout and "rehearsal passed" in out.stdout
 
 
 @pytest.fixture
@@ -83,11 +111,69 @@ def index_env(server: LocalDevpi) -> dict[str, str]:
 
 
 @pytest.fixture
-def values(tmp_path: Path) -> Iterator[dict[str, str]]:
+def server(tmp_path: Path) -> Iterator[LocalDevpi]:
+    with LocalDevpi(tmp_path / "devpi") as started:
+        started.start()
+        yield started
+
+
+@pytest.fixture
+def values(server: LocalDevpi) -> dict[str, str]:
     """A devpi server with testpypi and pypi stand-ins; the variables that point at them."""
-    with LocalDevpi(tmp_path / "devpi") as server:
-        server.start()
-        yield index_env(server)
+    return index_env(server)
+
+
+@pytest.mark.slow
+def test_a_stage_done_on_one_index_url_is_done_again_on_another(
+        tagged: Path, server: LocalDevpi) -> None:
+    """(a) testpypi against index A, then TESTPYPI_* pointed at index B: B gets every file."""
+    a = index_env(server)
+    b = {**a, **rehearsal.index_env({"testpypi": server.create_index("testpypi-b")})}
+    repo = ["--repo", str(tagged)]
+    assert nox("-s", "build", "--", *repo).returncode == 0
+    first = nox("-s", "testpypi", "--", *repo, *FAST, **a)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    again = nox("-s", "testpypi", "--", *repo, *FAST, **b)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "done before" not in again.stdout
+    ours = {f["package"]: set() for m in tagged.glob("dist/*/manifest.json")
+            for f in json.loads(m.read_text())["files"]}
+    for m in tagged.glob("dist/*/manifest.json"):
+        for f in json.loads(m.read_text())["files"]:
+            ours[f["package"]].add(f["filename"])
+    assert sum(len(v) for v in ours.values()) == 28
+    for simple in (a["TESTPYPI_SIMPLE_URL"], b["TESTPYPI_SIMPLE_URL"]):
+        client = IndexClient(simple)
+        for package, names in ours.items():
+            assert {f.filename for f in client.files(package)} == names, (simple, package)
+    record = records(tagged)["core-0.4.2"]
+    step = record["steps"]["testpypi-upload"]  # type: ignore[index]
+    assert step["where"] == b["TESTPYPI_UPLOAD_URL"]
+    assert [e["where"] for e in step["earlier"]] == [a["TESTPYPI_UPLOAD_URL"]]
+    assert a["TESTPYPI_TOKEN"] not in json.dumps(record)
+
+
+def test_verify_with_nothing_uploaded_fails_at_once_naming_the_step(tagged: Path) -> None:
+    """(c) no waiting for an index that was never sent anything."""
+    started = time.monotonic()
+    out = nox("-s", "verify", "--", "--repo", str(tagged), *FAST)
+    assert time.monotonic() - started < 10
+    assert out.returncode != 0
+    assert "the release records show no upload to testpypi" in out.stderr
+    assert "upload it first (nox -s testpypi)" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_sessions_given_together_stop_at_the_first_failure(tagged: Path) -> None:
+    """(d) `nox -s build testpypi verify` with an unreachable index stops after testpypi."""
+    out = nox("-s", "build", "testpypi", "verify", "--", "--repo", str(tagged),
+              TESTPYPI_UPLOAD_URL="http://127.0.0.1:9/legacy/",
+              TESTPYPI_SIMPLE_URL="http://127.0.0.1:9/simple/", TESTPYPI_TOKEN="tok-1234")
+    assert out.returncode != 0
+    assert "Ran 2 sessions" in out.stderr
+    assert "* build: success" in out.stderr and "* testpypi: aborted" in out.stderr
+    assert "Running session verify" not in out.stderr
+    assert "error: " in out.stderr and "127.0.0.1:9" in out.stderr
 
 
 def test_build_testpypi_pypi_verify_sessions_on_local_indexes(
@@ -108,7 +194,10 @@ def test_build_testpypi_pypi_verify_sessions_on_local_indexes(
     # Again: everything is there already, nothing is sent twice.
     again = nox("-s", "testpypi", "--", *repo, *FAST, **values)
     assert again.returncode == 0
-    assert "done before, skipped" in again.stdout
+    assert f"testpypi-upload: done before on {values['TESTPYPI_UPLOAD_URL']}, skipped" \
+        in again.stdout
+    verified = nox("-s", "verify", "--", *repo, *FAST, **values)
+    assert "verifying on pypi (" in verified.stdout  # the latest index the record shows
 
 
 def test_an_rc_is_refused_for_pypi(tmp_path: Path) -> None:

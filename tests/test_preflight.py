@@ -294,7 +294,8 @@ def test_push_refuses_a_tag_not_on_the_branch(repo: tuple[Path, Path]) -> None:
     sh(work, "switch", "-q", "main")
     refused("push", "--tag", "core-v2.0.0", repo=work, also=origin,
             says="tag core-v2.0.0")
-    refused("push", repo=work, also=origin, says="no core tag on main: create one")
+    assert "nothing to push" in ok("push", repo=work)  # main carries no release of its own
+    assert sh(origin, "tag", "--list") == ""
 
 
 # --- check --tag (CI on a tag push) ------------------------------------------------------------
@@ -322,3 +323,63 @@ def test_check_tag_includes_uv_lock(tmp_path: Path) -> None:
             says="uv.lock:6: uv.lock version of core is 0.9.0")
     (work / "uv.lock").write_text(lock.replace("0.9.0", "1.0.0"))
     assert "every file and uv.lock agrees" in ok("check", "--tag", "core-v1.0.0", repo=work)
+
+
+# --- tags by ancestry; push sends exactly the release tags it carries -------------------------
+
+TWO_TRAINS = RELEASE + """
+[tool.release.trains.tools]
+packages = ["tools"]
+"""
+
+
+def test_an_old_higher_tag_on_another_line_of_history_is_ignored(
+        repo: tuple[Path, Path]) -> None:
+    work, _ = repo
+    sh(work, "tag", "-a", "-m", "core 1.0.0", "core-v1.0.0")
+    sh(work, "switch", "-q", "-c", "old-line")
+    commit_file(work, "notes.txt", "an old experiment\n")
+    sh(work, "tag", "-a", "-m", "x", "core-v9.0.0b0")
+    sh(work, "switch", "-q", "main")
+    sh(work, "merge", "-q", "--no-ff", "-m", "merge the old line", "old-line")
+    last = git.last_tag(work, "{train}-v{version}", "core")
+    assert last is not None and last[1] == "core-v1.0.0"
+    assert git.last_tag(work, "{train}-v{version}", "core", "old-line") is not None
+    ok("preflight", "--part", "patch", repo=work)  # 1.0.1 > 1.0.0; 9.0.0b0 does not count
+    ok("bump", "--part", "patch", "--commit", repo=work)
+    assert "tagged core-v1.0.1" in ok("tag", repo=work)
+
+
+def test_push_sends_every_release_tag_the_branch_carries(tmp_path: Path) -> None:
+    work, origin = make_repo(tmp_path, release=TWO_TRAINS, extra={
+        "tools/pyproject.toml": '[project]\nname = "tools"\nversion = "2.0.0"\n'})
+    ok("bump", "--train", "core", "--part", "patch", "--commit", repo=work)
+    ok("tag", "--train", "core", repo=work)
+    ok("bump", "--train", "tools", "--part", "minor", "--commit", repo=work)
+    ok("tag", "--train", "tools", repo=work)
+    sh(work, "tag", "-a", "-m", "not a release", "experiment")
+    out = ok("push", repo=work)
+    assert "pushed main and core-v1.0.1, tools-v2.1.0 to origin together" in out
+    assert sorted(sh(origin, "tag", "--list").split()) == ["core-v1.0.1", "tools-v2.1.0"]
+    assert sh(origin, "rev-parse", "main") == sh(work, "rev-parse", "HEAD")
+    assert "nothing to push" in ok("push", repo=work)
+
+
+def test_push_refuses_a_release_commit_without_its_tag(repo: tuple[Path, Path]) -> None:
+    work, origin = repo
+    sh(work, "tag", "-a", "-m", "core 1.0.0", "core-v1.0.0")
+    ok("bump", "--part", "patch", "--commit", repo=work)
+    head = sh(work, "rev-parse", "HEAD")
+    refused("push", repo=work, also=origin,
+            says=f"{head[:12]} (chore(release): core 1.0.1) is a release commit without its "
+                 "tag core-v1.0.1: tag it first")
+    ok("tag", repo=work)
+    assert "pushed main and core-v1.0.1 to origin together" in ok("push", repo=work)
+    assert sh(origin, "tag", "--list") == "core-v1.0.1"  # not the older core-v1.0.0
+
+
+def test_push_with_nothing_new_says_so(repo: tuple[Path, Path]) -> None:
+    work, origin = repo
+    before = snapshot(origin)
+    assert "nothing to push: origin has main and every release tag on it" in ok("push", repo=work)
+    assert snapshot(origin) == before

@@ -44,3 +44,46 @@ def test_a_failed_step_keeps_its_error_redacted(tmp_path: Path,
     step = json.loads(text)["steps"]["pypi-upload"]
     assert step["status"] == "failed" and step["error"] == "refused token ***"
     assert (tmp_path / ".release/.gitignore").read_text() == "*\n"
+
+
+def test_a_stage_done_against_one_index_url_is_not_done_for_another(tmp_path: Path) -> None:
+    record = load(tmp_path, "core", "1.0.0")
+    a, b = "http://127.0.0.1:1/a/+simple/", "http://127.0.0.1:1/b/+simple/"
+    record.begin("testpypi-upload", {"index": a}, where=a)
+    record.finish("testpypi-upload", {"uploaded": ["x.whl"]}, 1.0)
+    assert record.done("testpypi-upload", a) and not record.done("testpypi-upload", b)
+    record.begin("testpypi-upload", {"index": b}, where=b)  # other inputs, other URL: allowed
+    record.finish("testpypi-upload", {"uploaded": ["x.whl"]}, 1.0)
+    again = load(tmp_path, "core", "1.0.0")
+    step = again.data["steps"]["testpypi-upload"]
+    assert again.done("testpypi-upload", b) and not again.done("testpypi-upload", a)
+    assert [e["where"] for e in step["earlier"]] == [a]
+
+
+def test_endpoint_urls_in_records_carry_no_credentials() -> None:
+    from release.endpoints import public_url
+
+    assert public_url("https://user:tok@upload.example.org/legacy/") == \
+        "https://upload.example.org/legacy/"
+    assert public_url("http://127.0.0.1:3141/u/ix/") == "http://127.0.0.1:3141/u/ix/"
+
+
+@pytest.mark.parametrize("text, says", [
+    ("{not json", "unreadable release record"),
+    ('{"format": 99, "train": "core", "version": "1.0.0", "steps": {}}',
+     "unknown release record format 99"),
+    ("[1, 2]", "not a release record"),
+])
+def test_a_corrupt_or_unknown_record_is_one_line_naming_the_file(
+        tmp_path: Path, text: str, says: str) -> None:
+    from release.record import all_records
+
+    path = tmp_path / ".release" / "core-1.0.0.json"
+    path.parent.mkdir()
+    path.write_text(text)
+    for read in (lambda: load(tmp_path, "core", "1.0.0"), lambda: all_records(tmp_path)):
+        with pytest.raises(ReleaseError) as caught:
+            read()
+        message = str(caught.value)
+        assert message.startswith(str(path)) and says in message
+        assert "\n" not in message
