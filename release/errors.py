@@ -44,3 +44,8 @@ class UploadError(ReleaseError):
 
 class InstallError(ReleaseError):
     """Installing the release back from an index failed or proved something wrong."""
+
+
+class MissingPinError(InstallError):
+    """A package of the release pins another train's release that no index to install from
+    has: that train must be released first."""

@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.parser import Parser
 from pathlib import Path
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -47,6 +48,7 @@ class Wheel:
     record: dict[str, str]  # path inside the wheel -> "sha256=<urlsafe b64>"
     top_level: tuple[str, ...]  # importable top-level modules
     scripts: tuple[str, ...]  # console scripts
+    requires: tuple[str, ...] = ()  # Requires-Dist of its METADATA
 
     @classmethod
     def read(cls, path: Path) -> Wheel:
@@ -56,6 +58,9 @@ class Wheel:
             record_name = next(n for n in names if n.endswith(".dist-info/RECORD"))
             rows = csv.reader(io.StringIO(archive.read(record_name).decode()))
             record = {row[0]: row[1] for row in rows if row and row[1]}
+            metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+            requires = Parser().parsestr(archive.read(metadata).decode()).get_all(
+                "Requires-Dist") or []
             entry_points = next((n for n in names if n.endswith(".dist-info/entry_points.txt")),
                                 None)
             scripts: list[str] = []
@@ -71,7 +76,7 @@ class Wheel:
                       if "/" in n and n.split("/", 1)[0].isidentifier()
                       or n.endswith(".py") and "/" not in n})
         return cls(path, canonicalize_name(name), str(version), record, tuple(top),
-                   tuple(scripts))
+                   tuple(scripts), tuple(str(r) for r in requires))
 
 
 @dataclass
@@ -100,10 +105,14 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def index_args(indexes: Sequence[str]) -> list[str]:
+def index_args(indexes: Sequence[str], find_links: Sequence[str] = ()) -> list[str]:
     """In priority order: uv's first-index strategy takes a name only from the first index
-    that has it, so a later (fallback) index can never supply one of the target's names."""
+    that has it, so a later (fallback) index can never supply one of the target's names.
+    `find_links`: project pages whose files join that name's candidates (another train's
+    exact release the first index lacks)."""
     args = ["--index-strategy", "first-index"]
+    for url in find_links:
+        args += ["--find-links", url]
     for url in indexes[:-1]:
         args += ["--index", url]
     return [*args, "--default-index", indexes[-1]]
@@ -257,7 +266,8 @@ def smoke(python: Path, wheels: Sequence[Wheel], commands: Sequence[Sequence[str
 def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence[str],
                  workdir: Path, *, no_deps: bool = False,
                  cache_dir: Path | None = None,
-                 smoke_commands: Sequence[Sequence[str]] = ()) -> PythonResult:
+                 smoke_commands: Sequence[Sequence[str]] = (),
+                 find_links: Sequence[str] = ()) -> PythonResult:
     """Install name==version of every wheel from indexes[0] (the target; later indexes only
     for what it lacks) on `python`, prove the files are the built ones, then smoke-test."""
     started = time.monotonic()
@@ -269,7 +279,7 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
             argv = [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python",
                     str(env_python), "--cache-dir", str(cache), "--refresh",
                     "--only-binary", ":all:" if no_deps else ",".join(w.name for w in wheels),
-                    *index_args(indexes[:1] if no_deps else indexes)]
+                    *(index_args(indexes[:1]) if no_deps else index_args(indexes, find_links))]
             if no_deps:
                 argv.append("--no-deps")
             argv += [f"{w.name}=={w.version}" for w in wheels]
@@ -299,11 +309,12 @@ class PlatformResult:
 
 
 def resolve_for_platform(platform: str, python_version: str, requirements: Sequence[str],
-                         indexes: Sequence[str], cache_dir: Path) -> PlatformResult:
+                         indexes: Sequence[str], cache_dir: Path,
+                         find_links: Sequence[str] = ()) -> PlatformResult:
     """Resolve (never install) the release for a foreign platform and Python."""
     argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header",
             "--no-annotate", "--python-platform", platform, "--python-version", python_version,
-            "--cache-dir", str(cache_dir), "--refresh", *index_args(indexes)]
+            "--cache-dir", str(cache_dir), "--refresh", *index_args(indexes, find_links)]
     proc = run(argv, env=clean_env(), check=False, input="\n".join(requirements) + "\n",
                timeout=300)
     if proc.returncode == 0:

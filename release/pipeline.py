@@ -23,6 +23,7 @@ from .builds import Manifest, build_trains, manifest_dir
 from .bump import Plan, apply_plan, commit_message, plan_change
 from .check import train_version
 from .config import Config, Train, load
+from .crosspins import Sources, cross_train_pins, locate, package_trains
 from .endpoints import Endpoint, endpoint
 from .errors import ReleaseError
 from .locations import scan
@@ -32,7 +33,7 @@ from .record import Record, all_records
 from .record import load as load_record
 from .tagging import push_release, tag_release
 from .uploads import upload
-from .verify import Report, require, verify
+from .verify import Report, require, verify, wheels_of
 from .versions import bump
 
 Say = Callable[[str], None]
@@ -320,6 +321,15 @@ def latest_index(release: Release) -> Endpoint:
                        "verify; upload it first (nox -s testpypi)")
 
 
+def install_sources(release: Release, target: Endpoint, fallbacks: Sequence[str],
+                    manifests: Sequence[Manifest]) -> Sources:
+    """Where install-back finds the release (the target) and the other trains' exact
+    releases it pins: the target, else production when they are published there; neither is
+    a one-line error naming the train to release first."""
+    pins = cross_train_pins(wheels_of(manifests), package_trains(release.config))
+    return locate(pins, target, None if target.production else release.pypi, fallbacks)
+
+
 def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
                  rerun: bool = False) -> Report:
     name = f"{target.name}-verify"
@@ -327,9 +337,11 @@ def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
 
     def body(out: dict[str, dict[str, Any]]) -> None:
         manifests = release.manifests()
-        report = verify(manifests, target, fallbacks, release.pythons, release.platforms,
-                        production=target.production, wait=release.wait,
-                        deadline=release.deadline, say=release.say)
+        sources = install_sources(release, target, fallbacks, manifests)
+        report = verify(manifests, target, sources.indexes[1:], release.pythons,
+                        release.platforms, production=target.production, wait=release.wait,
+                        deadline=release.deadline, say=release.say,
+                        find_links=sources.find_links)
         holder.append(report)
         release.say(report.table())
         for manifest in manifests:

@@ -121,7 +121,8 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
            pythons: Sequence[Interpreter], platforms: Sequence[str], *,
            production: bool = False, wait: bool = True, deadline: float = 600.0,
            say: Callable[[str], None] = print,
-           smoke_commands: Sequence[Sequence[str]] = ()) -> Report:
+           smoke_commands: Sequence[Sequence[str]] = (),
+           find_links: Sequence[str] = ()) -> Report:
     """Run every check; the report says what passed (raise with `require`)."""
     report = Report(target.name, [f"{m.train} {m.version}" for m in manifests])
     indexes = [target.simple_url, *fallbacks]
@@ -142,7 +143,7 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
                     report.pythons.append(exact)
                     continue
             result = install_back(python, wheels, indexes, workdir, cache_dir=cache,
-                                  smoke_commands=smoke_commands)
+                                  smoke_commands=smoke_commands, find_links=find_links)
             report.pythons.append(result)
         if report.pythons and all(r.ok for r in report.pythons):
             report.pin_problems = pin_problems(Path(report.pythons[0].environment), wheels)
@@ -150,7 +151,8 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
         jobs = [(platform, python.wanted) for platform in platforms for python in pythons]
         with ThreadPoolExecutor(max_workers=4) as pool:
             report.platforms = list(pool.map(
-                lambda job: resolve_for_platform(job[0], job[1], requirements, indexes, cache),
+                lambda job: resolve_for_platform(job[0], job[1], requirements, indexes, cache,
+                                                 find_links),
                 jobs))
     return report
 

@@ -15,7 +15,9 @@ from release import rehearsal
 from release.index import IndexClient
 from release.localindex import LocalDevpi
 from release.record import STEPS
+from tests.conftest import Upload
 from tests.repos import BIN, ROOT, copy_example, env, git, invoke
+from tests.test_installs import dists, uv_build, variant
 
 FAST = ["--python", "3.11", "--platform", "windows"]
 KILL_POINTS = ("preflight", "bump", "commit", "tag", "push", "build", "testpypi-upload",
@@ -242,3 +244,41 @@ def test_pin_downstream_before_verification_is_refused(tagged: Path) -> None:
                                   "release record shows it): publish and verify it first (nox -s "
                                   "pypi), then pin")
     assert "skyline-streaming==0.4.2" in (tagged / "addon/Dockerfile").read_text()
+
+
+@pytest.mark.slow
+def test_one_train_installs_back_with_another_trains_pins_from_where_they_are_published(
+        tagged: Path, server: LocalDevpi, twine_upload: Upload,
+        tmp_path: Path) -> None:
+    """(e) core's bundles pin the extensions exactly: published on PyPI, they come from there;
+    on neither index, one line names the package, version and the train to release first."""
+    repo = ["--repo", str(tagged)]
+    assert nox("-s", "build", "--", *repo).returncode == 0
+    indexes = {name: server.create_index(name) for name in ("testpypi", "pypi")}
+    assert twine_upload(indexes["pypi"], *dists(tagged / "dist/extensions-1.2.0")).returncode == 0
+    out = nox("-s", "testpypi", "--", *repo, "--train", "core", *FAST,
+              **rehearsal.index_env(indexes))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "result: ok" in out.stdout
+    assert not IndexClient(indexes["testpypi"].simple_url).files("skyline-ext-streaming")
+
+    # A target that has another version of the pinned package does not hide production's.
+    older = server.create_index("testpypi-older")
+    uv_build(variant(tmp_path, "extensions/skyline-ext-streaming", "1.2.0", "1.1.0", "old"),
+             tmp_path / "old-dist")
+    assert twine_upload(older, *dists(tmp_path / "old-dist")).returncode == 0
+    out = nox("-s", "testpypi", "--", *repo, "--train", "core", *FAST,
+              **rehearsal.index_env({"testpypi": older, "pypi": indexes["pypi"]}))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "result: ok" in out.stdout
+
+    nowhere = {name: server.create_index(f"{name}-empty") for name in ("testpypi", "pypi")}
+    out = nox("-s", "testpypi", "--", *repo, "--train", "core", *FAST,
+              **rehearsal.index_env(nowhere))
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: skyline-streaming pins skyline-ext-streaming==1.2.0 (train extensions), which "
+        f"is on neither {nowhere['testpypi'].simple_url} nor {nowhere['pypi'].simple_url}: "
+        "release extensions first"]
+    assert "uv" not in out.stderr.split()
