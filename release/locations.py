@@ -9,6 +9,7 @@ downstream pins. `rewrite` changes them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -28,11 +29,13 @@ from .errors import ConfigError, ReleaseError
 from .spots import (
     VERSION_TEXT,
     Spot,
+    SpotKind,
     dunder_spots,
     line_of,
     parse_toml,
     read,
     span_spot,
+    table,
 )
 from .versions import Written, format_version, parse
 
@@ -65,6 +68,7 @@ class Scan:
 
 # --- files and globs ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=256)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """A glob as a regex over POSIX paths: `*` and `?` stay in a directory, `**/` crosses any."""
     out, i = "", 0
@@ -147,7 +151,7 @@ def _derived(m: re.Match[str], search: str) -> str:
     return ".".join(str(values.get(n, 0)) for n in ("major", "minor", "micro"))
 
 
-def _text_spots(train: str, rel: Path, text: str, occ: Occurrence, what: str, kind: str,
+def _text_spots(train: str, rel: Path, text: str, occ: Occurrence, what: str, kind: SpotKind,
                 required: bool = True) -> list[Spot]:
     regex = search_regex(occ.search)
     spots = []
@@ -155,10 +159,10 @@ def _text_spots(train: str, rel: Path, text: str, occ: Occurrence, what: str, ki
         if occ.is_template:
             written = m["version"] if "version" in regex.groupindex else _derived(m, occ.search)
             spots.append(span_spot(train, rel, text, m.start(), m.end(), written, what,
-                                   kind, template=occ.search))  # type: ignore[arg-type]
+                                   kind, template=occ.search))
         else:
             spots.append(span_spot(train, rel, text, m.start("version"), m.end("version"),
-                                   m["version"], what, kind))  # type: ignore[arg-type]
+                                   m["version"], what, kind))
     if not spots and required:
         raise ConfigError(f"{rel}: configured text {occ.search!r} not found (the file changed? "
                           "update the occurrence in the release config)")
@@ -166,7 +170,7 @@ def _text_spots(train: str, rel: Path, text: str, occ: Occurrence, what: str, ki
 
 
 def _occurrence_spots(root: Path, files: Files, train: str, occ: Occurrence, what: str,
-                      kind: str, texts: dict[Path, str]) -> list[Spot]:
+                      kind: SpotKind, texts: dict[Path, str]) -> list[Spot]:
     if not occ.is_glob:
         return _text_spots(train, occ.path, read(root, occ.path, texts), occ, what, kind)
     spots: list[Spot] = []
@@ -242,15 +246,12 @@ def _package_spots(root: Path, train: Train, pkg: Package, texts: dict[Path, str
 def _requirement_spots(rel: Path, text: str, data: dict[str, Any],
                        owners: Mapping[str, str]) -> Iterator[Spot]:
     """Internal requirements: any package's requirements that name a package of some train."""
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
-    assert isinstance(project, dict)
+    project = table(data.get("project"))
     lists: list[tuple[tuple[str | int, ...], Any]] = [
         (("project", "dependencies"), project.get("dependencies", []))]
-    extras = project.get("optional-dependencies")
-    for extra, reqs in (extras.items() if isinstance(extras, dict) else []):
+    for extra, reqs in table(project.get("optional-dependencies")).items():
         lists.append((("project", "optional-dependencies", extra), reqs))
-    groups = data.get("dependency-groups")
-    for group, reqs in (groups.items() if isinstance(groups, dict) else []):
+    for group, reqs in table(data.get("dependency-groups")).items():
         lists.append((("dependency-groups", group), reqs))
     search_from = 0
     for key, reqs in lists:

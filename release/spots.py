@@ -16,15 +16,14 @@ SpotKind = Literal["version", "requirement", "pin", "lock"]
 # (lock files), or SemVer (Cargo).
 Form = Literal["written", "normal", "semver"]
 
-# A version as it appears in running text (no local part, so "1.2.0+" is not swallowed). It is
-# bounded by `BOUNDED_VERSION`: `1.2.3-cuda` reads as 1.2.3, and `1.2.30` never as 1.2.3.
+# A version as it appears in running text (no local part, so "1.2.0+" is not swallowed). A
+# search bounds it (locations.search_regex): `1.2.3-cuda` reads as 1.2.3, `1.2.30` never as 1.2.3.
 VERSION_TEXT = (
     r"[vV]?[0-9]+(?:\.[0-9]+)*"
     r"(?:[-_.]?(?:alpha|a|beta|b|preview|pre|c|rc)[-_.]?[0-9]*)?"
     r"(?:-[0-9]+|[-_.]?(?:post|rev|r)[-_.]?[0-9]*)?"
     r"(?:[-_.]?dev[-_.]?[0-9]*)?"
 )
-BOUNDED_VERSION = rf"(?<![\w.])(?P<version>{VERSION_TEXT})(?![\w]|\.[0-9])"
 DUNDER = re.compile(
     r"^(?P<head>[ \t]*__version__[ \t]*(?::[ \t]*str[ \t]*)?=[ \t]*)"
     r"(?P<q>['\"])(?P<version>[^'\"\n]*)(?P=q)",
