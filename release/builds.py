@@ -664,13 +664,14 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
                  out_dir: Path | None = None, *, reproducible: bool = False,
                  cache_dir: Path | None = None, fresh_envs: bool = False,
                  jobs: int | None = None, progress: Progress | None = None,
-                 logs: Path | None = None) -> list[Manifest]:
+                 logs: Path | None = None,
+                 prepare: Callable[[Path, str], None] | None = None) -> list[Manifest]:
     """Build the python trains at REF; one Manifest per train, files in `<out>/<train>-<version>`.
 
     Nothing lands in out_dir unless every file of every train passed every check: the files
     are built into a staging directory and moved into place at the end. Artifact trains have
     nothing to build and are skipped. The log of a failed build is kept in `logs` (default
-    `<out>/logs`).
+    `<out>/logs`). `prepare(tree, commit)` readies the worktree first (before-build commands).
     """
     wanted = [t for t in trains if t.kind == "python"]
     if not wanted:
@@ -687,6 +688,8 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rt-build-")))
         cache = scratch / "envs" if fresh_envs else (cache_dir or default_cache_dir())
         tree = stack.enter_context(clean_worktree(root, commit)) / inside
+        if prepare is not None:
+            prepare(tree, commit)
         planned, versions, at_commit = _plan(tree, wanted)
         # The index limit is never loosened, by an old commit or by an uncommitted edit.
         max_size = min(config.max_file_size, at_commit.max_file_size)

@@ -70,6 +70,27 @@ class Package:
     path: Path  # directory relative to the repository root ("." for the root)
 
 
+Argv = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Validation before anything is uploaded: `checks` run in a clean worktree of the release
+    commit, after `before_build` prepared it (which also prepares the build's worktree);
+    `confirm` are manual checkpoints that `release-train ack TEXT` clears."""
+
+    checks: tuple[Argv, ...] = ()
+    before_build: tuple[Argv, ...] = ()
+    confirm: tuple[str, ...] = ()
+
+    def __add__(self, other: Gates) -> Gates:
+        def merged(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+            return a + tuple(x for x in b if x not in a)
+        return Gates(merged(self.checks, other.checks),
+                     merged(self.before_build, other.before_build),
+                     merged(self.confirm, other.confirm))
+
+
 @dataclass(frozen=True)
 class Train:
     """Packages or artifacts that share one version and one tag."""
@@ -82,6 +103,7 @@ class Train:
     pins: tuple[Pin, ...] = ()
     version_source: Occurrence | None = None  # where an artifact train keeps its version
     exclude: tuple[str, ...] = ()  # globs: files whose discovered version spots are left alone
+    gates: Gates = Gates()  # this train's own validation gates
 
     def tag(self, version: str) -> str:
         return self.tag_format.format(train=self.name, version=version)
@@ -135,6 +157,7 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     indexes: Mapping[str, IndexConfig] = field(default_factory=lambda: dict(BUILTIN_INDEXES))
     branch_model: BranchModel = BranchModel()
+    gates: Gates = Gates()  # repository-wide; each train adds its own (Train.gates)
 
     def train(self, name: str) -> Train:
         try:
@@ -280,9 +303,24 @@ def _package_name(root: Path, rel: Path, file: Path, where: str) -> str:
     return name
 
 
+GATE_KEYS = {"checks", "before-build", "confirm"}
 TOP_KEYS = {"tag-format", "commit-message", "branches", "pythons", "optional-pythons",
-            "platforms", "max-file-size", "indexes", "trains", "branch-model"}
-TRAIN_KEYS = {"packages", "kind", "tag-format", "occurrences", "pins", "version", "exclude"}
+            "platforms", "max-file-size", "indexes", "trains", "branch-model"} | GATE_KEYS
+TRAIN_KEYS = {"packages", "kind", "tag-format", "occurrences", "pins", "version",
+              "exclude"} | GATE_KEYS
+
+
+def _gates(r: _Reader) -> Gates:
+    """checks/before-build: lists of argv lists (never a shell string); confirm: texts."""
+    def commands(key: str) -> tuple[Argv, ...]:
+        value = r.get(key, list, [], lambda v: all(
+            isinstance(c, list) and c and all(isinstance(a, str) for a in c) for c in v),
+            'a list of commands, each a non-empty list of strings (["git", "diff", "--check"])')
+        return tuple(tuple(c) for c in value)
+    confirm = r.strings("confirm", ())
+    if any(not text.strip() for text in confirm):
+        r.fail(f"[{r.where}] confirm: a checkpoint needs a text")
+    return Gates(commands("checks"), commands("before-build"), confirm)
 INDEX_KEYS = {"upload-url", "simple-url", "token-env", "production", "allow-prereleases"}
 
 
@@ -382,7 +420,7 @@ def load(root: Path | str) -> Config:
         for pattern in exclude:
             _inside(root, pattern, r, "exclude")
         trains[name] = Train(name, kind, tuple(packages), train_tag, tuple(occurrences),
-                             tuple(pins), version_source, exclude)
+                             tuple(pins), version_source, exclude, _gates(r))
 
     for train in trains.values():
         for pin in train.pins:
@@ -416,7 +454,7 @@ def load(root: Path | str) -> Config:
         pythons=top.strings("pythons", DEFAULT_PYTHONS),
         optional_pythons=top.strings("optional-pythons", ()),
         platforms=top.strings("platforms", DEFAULT_PLATFORMS),
-        max_file_size=max_size, indexes=indexes, branch_model=branch_model,
+        max_file_size=max_size, indexes=indexes, branch_model=branch_model, gates=_gates(top),
     )
 
 

@@ -57,6 +57,7 @@ class Release:
     wait: bool = True  # wait until the index shows every file before installing it back
     deadline: float = 600.0  # seconds to wait for that
     timings: dict[str, float] = field(default_factory=dict)
+    require_index_check: bool = False  # an index that cannot be asked refuses the release
 
     @property
     def root(self) -> Path:
@@ -146,20 +147,64 @@ def plan_versions(config: Config, trains: Sequence[Train], part: str | None,
 
 
 def stage_preflight(release: Release) -> None:
-    def body(out: dict[str, dict[str, Any]]) -> None:
+    """Every check, version availability on both indexes included, runs before the record
+    is written: a refusal leaves nothing behind."""
+    from .preflight import check_available
+
+    checked: dict[str, list[str]] = {}
+    if not all(release.records[t.name].done("preflight") for t in release.trains):
         for train in release.trains:
             version = release.versions[train.name]
             lines = preflight(release.config, train, version)
-            for target in (release.testpypi, release.pypi):
-                with target.client() as client:
-                    for pkg in train.packages:
-                        if client.has_version(pkg.name, version):
-                            raise ReleaseError(f"{pkg.name} {version} is already on "
-                                               f"{target.name}: that version is burnt; "
-                                               "release the next one")
-            out[train.name]["checks"] = lines
+            lines += check_available(train, version, (release.testpypi, release.pypi),
+                                     release.require_index_check)
+            for line in lines:
+                if line.startswith("warning:"):
+                    release.say(line)
+            checked[train.name] = lines
+
+    def body(out: dict[str, dict[str, Any]]) -> None:
+        for train in release.trains:
+            out[train.name]["checks"] = checked[train.name]
     _stage(release, "preflight", {t.name: {"version": release.versions[t.name]}
                                   for t in release.trains}, body)
+
+
+def stage_confirm(release: Release) -> None:
+    """Manual checkpoints (`confirm`): the release waits until `release-train ack TEXT`."""
+    from .gates import check_acks, required
+
+    gates_of = {t.name: required(release.config, [t]) for t in release.trains}
+
+    def body(out: dict[str, dict[str, Any]]) -> None:
+        acks = check_acks([release.records[t.name] for t in release.trains], gates_of)
+        for train in release.trains:
+            out[train.name] = {"acks": acks[train.name]}
+    _stage(release, "confirm", {t.name: {"confirm": list(gates_of[t.name].confirm)}
+                                for t in release.trains}, body)
+
+
+def stage_gates(release: Release) -> None:
+    """The checks on a clean worktree of the last release commit, before it is tagged; a
+    check that passed on that commit is not run again."""
+    from .gates import passed_before, pending, require, required, run_gates
+
+    gates = required(release.config, release.trains)
+    records = [release.records[t.name] for t in release.trains]
+    commit = str(records[-1].data["commit"])
+    done = passed_before([r for rec in records for r in rec.data.get("gates", [])], commit)
+
+    def body(out: dict[str, dict[str, Any]]) -> None:
+        results = run_gates(release.config, gates, commit, done, release.say)
+        for record in records:
+            record.set("gates", [*record.data.get("gates", []), *results])
+            out[record.train] = {"commit": commit, "checks": len(gates.checks),
+                                 "passed before": len(done & {r["command"] for r in results})
+                                 or len(done), "ran": len(results)}
+        for result in results:
+            require(result)
+    _stage(release, "gates", {t.name: {"commit": commit} for t in release.trains}, body,
+           rerun=bool(pending(gates, done)))
 
 
 def stage_bump_and_commit(release: Release, part: str | None, to: str | None) -> None:
@@ -228,12 +273,30 @@ def stage_build(release: Release) -> None:
         for train in release.python_trains:
             tag = train.tag(release.versions[train.name])
             (manifest,) = build_trains(load(release.root), [train], ref=tag,
-                                       out_dir=release.dist, progress=release.say)
+                                       out_dir=release.dist, progress=release.say,
+                                       prepare=_before_build(release, train))
             _record_artifacts(release.records[train.name], manifest)
             out[train.name] = {"manifest": str(manifest.path), "commit": manifest.commit,
                                "files": len(manifest.artifacts)}
     _stage(release, "build", {t.name: {"tag": t.tag(release.versions[t.name])}
                               for t in release.python_trains}, body)
+
+
+def _before_build(release: Release, train: Train) -> Callable[[Path, str], None] | None:
+    """The before-build commands, run in the build's own worktree (journaled with the gates)."""
+    from .gates import prepare, require, required
+
+    gates = required(release.config, [train])
+    if not gates.before_build:
+        return None
+
+    def run(tree: Path, commit: str) -> None:
+        record = release.records[train.name]
+        results = prepare(release.config, gates, tree, commit, release.say)
+        record.set("gates", [*record.data.get("gates", []), *results])
+        for result in results:
+            require(result)
+    return run
 
 
 def _record_artifacts(record: Record, manifest: Manifest) -> None:
@@ -462,7 +525,7 @@ def select_trains(config: Config, names: Sequence[str] | None) -> list[Train]:
 
 def prepare(root: Path, names: Sequence[str] | None, part: str | None, to: str | None,
             pythons: Sequence[str] | None = None, platforms: Sequence[str] | None = None,
-            say: Say = print) -> Release:
+            say: Say = print, require_index_check: bool = False) -> Release:
     """The release to run: versions from the records in progress (a rerun resumes), else
     planned from --part/--to; indexes from config and environment."""
     config = load(root)
@@ -479,7 +542,9 @@ def prepare(root: Path, names: Sequence[str] | None, part: str | None, to: str |
     planned = plan_versions(config, fresh, part, to)
     versions = {t.name: ongoing[t.name].version if t.name in ongoing else planned[t.name]
                 for t in trains}
-    return assemble(config, trains, versions, pythons, platforms, say)
+    release = assemble(config, trains, versions, pythons, platforms, say)
+    release.require_index_check = require_index_check
+    return release
 
 
 def assemble(config: Config, trains: Sequence[Train], versions: dict[str, str],
@@ -499,7 +564,9 @@ def run_release(release: Release) -> str:
     """The whole release, stage by stage, stopping at the first failure; every stage is
     journaled, so running it again resumes where it stopped. Returns the summary."""
     stage_preflight(release)
+    stage_confirm(release)
     stage_bump_and_commit(release, None, None)
+    stage_gates(release)
     stage_tag(release)
     stage_push(release)
     stage_build(release)
@@ -516,6 +583,8 @@ def run_release(release: Release) -> str:
 
 def release_command(root: Path, trains: Sequence[str] | None, part: str | None,
                     to: str | None = None, pythons: Sequence[str] | None = None,
-                    platforms: Sequence[str] | None = None, say: Say = print) -> str:
+                    platforms: Sequence[str] | None = None, say: Say = print,
+                    require_index_check: bool = False) -> str:
     """`release-train release`: prepare, then run (or resume) the whole release."""
-    return run_release(prepare(root, trains, part, to, pythons, platforms, say))
+    return run_release(prepare(root, trains, part, to, pythons, platforms, say,
+                               require_index_check))
