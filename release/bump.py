@@ -122,15 +122,17 @@ def describe(plan: Plan, dry_run: bool) -> str:
 
 
 def run_bump(root: Path, train: str | None, part: str | None, to: str | None,
-             dry_run: bool, commit: bool = False) -> str:
+             dry_run: bool, commit: bool = False, every: bool = False) -> str:
     """`invoke bump`: plan, print, and unless dry-run apply (and with `commit`, preflight
     for the new version, then commit exactly the planned files)."""
     from .config import load
 
     config = load(root)
     if train is None:
-        if len(config.trains) != 1:
-            raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)})")
+        if len(config.trains) != 1:  # several: the ones that changed (or --all)
+            from .changes import bump_trains
+
+            return bump_trains(config, part, to, dry_run, commit, every)
         train = next(iter(config.trains))
     plan = plan_change(config, config.train(train), to, part=part)
     if dry_run:

@@ -61,12 +61,16 @@ REPO_HELP = "repository to work on (default: current directory)"
             "to": "explicit new version instead of --part",
             "dry_run": "print the plan, write nothing",
             "commit": "preflight, then commit exactly the changed files (release commit)",
+            "all": "without --train: bump every train, not only those changed since their "
+                   "last release tag",
             "repo": REPO_HELP})
 @user_errors
 def bump(ctx: Context, part: str | None = None, train: str | None = None, to: str | None = None,
-         dry_run: bool = False, commit: bool = False, repo: str | None = None) -> None:
-    """Plan and apply a version change across every file of a train."""
-    print(run_bump(_repo(ctx, repo), train, part, to, dry_run, commit=commit))
+         dry_run: bool = False, commit: bool = False, all: bool = False,
+         repo: str | None = None) -> None:
+    """Plan and apply a version change across every file of a train (without --train, in a
+    repository of several trains: the trains changed since their last release tag)."""
+    print(run_bump(_repo(ctx, repo), train, part, to, dry_run, commit=commit, every=all))
 
 
 @task(help={"tag": "also: this tag names the version the files carry (CI on a tag push)",
@@ -92,13 +96,20 @@ TRAIN_HELP = "train (needed when the repo has several)"
 SIGN_HELP = "sign the tag (default: when git's tag.gpgSign is set; GPG or SSH)"
 
 
+INDEX_CHECK_HELP = ("refuse when an index cannot be asked whether the version is free "
+                    "(default: a warning line)")
+
+
 @task(help={"train": TRAIN_HELP, "part": "check the version --part would make",
-            "to": "check this version", "repo": REPO_HELP})
+            "to": "check this version", "require_index_check": INDEX_CHECK_HELP,
+            "repo": REPO_HELP})
 @user_errors
 def preflight(ctx: Context, train: str | None = None, part: str | None = None,
-              to: str | None = None, repo: str | None = None) -> None:
-    """Clean tree, release branch, level with upstream, new version and a free tag."""
-    print(run_preflight(_repo(ctx, repo), train, part, to))
+              to: str | None = None, require_index_check: bool = False,
+              repo: str | None = None) -> None:
+    """Clean tree, release branch, level with upstream, new version, a free tag, and the
+    version on neither index yet."""
+    print(run_preflight(_repo(ctx, repo), train, part, to, require_index_check))
 
 
 @task(help={"train": TRAIN_HELP, "sign": SIGN_HELP, "repo": REPO_HELP})
@@ -202,18 +213,43 @@ def github_release(ctx: Context, train: str | None = None, version: str | None =
             "to": "release this exact version instead of --part",
             "python": "install-back interpreter (repeatable; default: config pythons)",
             "platform": "foreign platform to resolve for (repeatable; default: config)",
-            "repo": REPO_HELP})
+            "require_index_check": INDEX_CHECK_HELP, "repo": REPO_HELP})
 @user_errors
 def release(ctx: Context, train: list[str] | None = None, part: str | None = None,
             to: str | None = None, python: list[str] | None = None,
-            platform: list[str] | None = None, repo: str | None = None) -> None:
+            platform: list[str] | None = None, require_index_check: bool = False,
+            repo: str | None = None) -> None:
     """The whole release against the configured indexes: preflight, bump, commit, tag, push,
     build, TestPyPI, PyPI (finals), downstream, notes. Resumable: run it again after a
     failure and it goes on from the failed stage."""
     from .pipeline import release_command
 
     print(release_command(_repo(ctx, repo), train or None, part, to, python or None,
-                          platform or None))
+                          platform or None, require_index_check=require_index_check))
+
+
+@task(iterable=["train"],
+      help={"train": "only the repository's and this train's checks (repeatable)",
+            "ref": "commit or tag to check (default: HEAD; uncommitted edits are not seen)",
+            "repo": REPO_HELP})
+@user_errors
+def gates(ctx: Context, train: list[str] | None = None, ref: str = "HEAD",
+          repo: str | None = None) -> None:
+    """Run the release's validation gates (before-build, then checks) on a clean worktree
+    of REF, exactly as a release runs them; logs in .release/logs/."""
+    from .gates import run_gates_command
+
+    print(run_gates_command(_repo(ctx, repo), train or None, ref))
+
+
+@task(help={"train": "only the release of this train", "repo": REPO_HELP})
+@user_errors
+def ack(ctx: Context, text: str, train: str | None = None, repo: str | None = None) -> None:
+    """Acknowledge a manual checkpoint (confirm = [...]) of the release in progress: records
+    who (git user) and when; run the release again to go on."""
+    from .gates import run_ack
+
+    print(run_ack(_repo(ctx, repo), text, train))
 
 
 @task(help={"force": "replace existing workflow files",
@@ -230,7 +266,7 @@ def init_ci(ctx: Context, force: bool = False, install: str | None = None,
 
 namespace = Collection(bump, check, status, preflight, tag, push, release, branch_, freeze,
                        cut_beta, final, pin_downstream, notes,
-                       github_release, init_ci)
+                       github_release, init_ci, gates, ack)
 
 
 class ReleaseProgram(Program):

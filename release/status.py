@@ -21,12 +21,17 @@ from .record import Record
 
 def render_status(root: Path) -> str:
     """Trains, their versions and tags, and every place each version lives."""
+    from .changes import changes
+
     config = load(root)
     found = scan(config)
     lines = []
+    changed = {c.train: c for c in changes(config)}
     for train in config.trains.values():
         version = train_version(found, train)
         lines.append(f"{train.name} ({train.kind}) {version}  tag {train.tag(version.text)}")
+        if train.name in changed:
+            lines += changed[train.name].lines()
         per_file: dict[str, list[str]] = defaultdict(list)
         for spot in found.for_train(train.name, ("version", "lock")):
             per_file[str(spot.path)].append(f"{spot.line}")
