@@ -330,8 +330,53 @@ def _render_report(name: str, report: Mapping[str, Any], url: str | None) -> lis
     return lines
 
 
+def _render_gates(record: Mapping[str, Any]) -> list[str]:
+    """Gates (latest result of each command), manual checkpoints, version availability."""
+    latest: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for result in record.get("gates") or []:
+        latest[(str(result.get("kind")), str(result.get("command")))] = result
+    rows = [[f"`{r.get('command')}`", r.get("kind", ""),
+             "passed" if r.get("ok") else f"FAILED (exit {r.get('exit')})",
+             _seconds(r.get("seconds")), str(r.get("commit", ""))[:12], r.get("log", "")]
+            for r in latest.values()]
+    lines = ["### Gates", ""]
+    if rows:
+        lines += _table("Run in a clean worktree of the release commit before any upload:",
+                        ["command", "kind", "result", "time", "commit", "log"], rows)
+    else:
+        lines += ["No validation commands are configured (`checks`).", ""]
+    acks = record.get("acks") or {}
+    if acks:
+        lines += _table("Manual checkpoints, acknowledged:", ["checkpoint", "by", "at"],
+                        [[text, a.get("by", ""), a.get("at", "")] for text, a in acks.items()])
+    checks = (record.get("steps") or {}).get("preflight", {}).get("outputs", {}).get("checks")
+    free = [c for c in checks or [] if "has that version on" in c or "could not check" in c]
+    if free:
+        lines += ["Version availability, checked before anything was written:", ""]
+        lines += [f"- {c}" for c in free] + [""]
+    return lines
+
+
+def _render_summary(record: Mapping[str, Any]) -> list[str]:
+    """One line: which Pythons, platforms and indexes the release was verified on."""
+    reports: Mapping[str, Any] = record.get("verifications") or {}
+    pythons = sorted({str(p.get("python")) for r in reports.values()
+                      for p in r.get("pythons") or [] if p.get("ok")})
+    platforms = sorted({str(p.get("platform")) for r in reports.values()
+                        for p in r.get("platforms") or [] if p.get("ok")})
+    indexes = [INDEX_TITLES.get(n, n) for n, r in reports.items() if r.get("ok")]
+    gates = {str(r.get("command")) for r in record.get("gates") or [] if r.get("ok")}
+    if not (pythons or platforms or indexes or gates):
+        return []
+    return [f"In short: {len(gates)} gate(s) passed; installed back from "
+            f"{', '.join(indexes) or 'no index'} on Python {', '.join(pythons) or 'none'}; "
+            f"resolved for {', '.join(platforms) or 'no other platform'}.", ""]
+
+
 def _render_validation(record: Mapping[str, Any] | None, version: str) -> list[str]:
     lines = ["## Validation performed", ""]
+    if record is not None:
+        lines += _render_summary(record) + _render_gates(record)
     verifications: Mapping[str, Any] = (record or {}).get("verifications") or {}
     if not verifications:
         why = "no release record exists for this version" if record is None else \
@@ -370,6 +415,9 @@ def known_issues(record: Mapping[str, Any] | None) -> list[str]:
                               f"{p.get('error') or 'see the record'}")
         for problem in report.get("pin_problems") or []:
             issues.append(f"{where}: {problem}")
+    latest = {str(r.get("command")): r for r in (record or {}).get("gates") or []}
+    issues += [f"gate `{c}` failed (exit {r.get('exit')}; log {r.get('log')})"
+               for c, r in latest.items() if not r.get("ok")]
     for name, step in ((record or {}).get("steps") or {}).items():
         if isinstance(step, Mapping) and step.get("status") == "failed":
             issues.append(f"step {name} failed: {step.get('error', '')}".rstrip(": "))
@@ -404,7 +452,8 @@ def render(train: Train, version: str, *, date: str,
            since_tag: str | None = None,
            rollback_tag: str | None = None,
            indexes: Mapping[str, str] | None = None,
-           prerelease_on_pypi: bool = False) -> str:
+           prerelease_on_pypi: bool = False,
+           downstream: Sequence[str] = ()) -> str:
     """The notes of one train's release, as Markdown. Pure: same inputs, same text."""
     try:
         Version(version)
@@ -431,6 +480,8 @@ def render(train: Train, version: str, *, date: str,
     lines += _render_install(train, names, version, {**(indexes or {}),
                                                      **(data.get("indexes") or {})},
                              prerelease_on_pypi)
+    if downstream:
+        lines += ["## Downstream", "", *(f"- {d}" for d in downstream), ""]
 
     lines += ["## Breaking changes and upgrade steps", ""]
     lines += _render_fragments(fragments, "breaking") or ["None."]
@@ -459,6 +510,28 @@ class Sources:
     commits: list[Commit]
     since_tag: str | None
     rollback_tag: str | None
+    downstream: tuple[str, ...] = ()
+
+
+def downstream_lines(config: Config, train: Train, version: str) -> list[str]:
+    """Each artifact train that pins this one: its version and what it pins now."""
+    pinning = [t for t in config.trains.values()
+               if t.kind == "artifact" and train.name in {p.train for p in t.pins}]
+    if not pinning:
+        return []
+    found = scan(config)
+    lines = []
+    for artifact in pinning:
+        own = train_version(found, artifact).text
+        paths = {p.path for p in artifact.pins if p.train == train.name}
+        for spot in found.spots:
+            if spot.kind == "pin" and spot.train == train.name and spot.path in paths:
+                state = "this release" if spot.written == version else \
+                    (f"{spot.written}; it moves to {version} once {version} is verified on "
+                     f"PyPI (invoke pin-downstream --train {artifact.name})")
+                lines.append(f"{artifact.name} {own} (tag `{artifact.tag(own)}`) pins "
+                             f"{train.name} at `{spot.where}`: {state}")
+    return lines
 
 
 def _end_ref(config: Config, train: Train, version: str, record: Record | None) -> str:
@@ -492,7 +565,8 @@ def gather(root: Path, train_name: str | None = None, version: str | None = None
         commits = read_commits(config, train, since, end)
     if since is None and record is not None and record.data.get("previous_tag"):
         since = rollback = str(record.data["previous_tag"])
-    return Sources(config, train, version, record, fragments, commits, since, rollback)
+    return Sources(config, train, version, record, fragments, commits, since, rollback,
+                   tuple(downstream_lines(config, train, version)))
 
 
 def render_sources(sources: Sources, date: str) -> str:
@@ -502,7 +576,8 @@ def render_sources(sources: Sources, date: str) -> str:
                   record=sources.record.data if sources.record else None,
                   fragments=sources.fragments, commits=sources.commits,
                   since_tag=sources.since_tag, rollback_tag=sources.rollback_tag,
-                  indexes=indexes, prerelease_on_pypi=bool(pypi and pypi.allow_prereleases))
+                  indexes=indexes, prerelease_on_pypi=bool(pypi and pypi.allow_prereleases),
+                  downstream=sources.downstream)
 
 
 def write_notes(root: Path, train: str | None = None, version: str | None = None,
