@@ -158,5 +158,10 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
 
 def _run(ws: Workspace, part: str, pythons: Sequence[str] | None,
          platforms: Sequence[str] | None, say: Say) -> str:
-    """Exactly `release-train release --part PART` in the scratch clone."""
+    """Exactly `release-train release --part PART` in the scratch clone, after saying which
+    trains changed since their last release (what `invoke status` shows)."""
+    from .changes import changes
+
+    for change in changes(load(ws.repo)):
+        say(f"{change.train}: {change.summary}")
     return release_command(ws.repo, None, part, None, pythons, platforms, say)
