@@ -100,7 +100,7 @@ def test_release_waits_for_the_checkpoint_stops_at_a_failing_gate_and_resumes(
     waiting = release_train(*base, **values)
     assert waiting.returncode == 1
     assert waiting.stderr.strip() == (
-        f'error: waiting for a manual checkpoint of core 0.4.3rc1: "{CHECKPOINT}"; once done, '
+        f'error: waiting for a manual checkpoint of extensions 1.2.1rc1: "{CHECKPOINT}"; once done, '
         f'run: release-train ack "{CHECKPOINT}", then the same release command again')
     acked = release_train("--repo", str(repo), "ack", CHECKPOINT)
     assert acked.returncode == 0, acked.stderr
@@ -125,7 +125,7 @@ def test_release_waits_for_the_checkpoint_stops_at_a_failing_gate_and_resumes(
     assert "### Gates" in notes and "`git diff --check" in notes
     assert CHECKPOINT in notes and "Release Tester" in notes
     assert "has that version on testpypi" in notes
-    assert "In short: 2 gate(s) passed; installed back from TestPyPI on Python 3.11" in notes
+    assert "In short: 3 gate(s) passed; installed back from TestPyPI on Python 3.11" in notes
     assert "addon 1.0.3 (tag `addon-v1.0.3`) pins core at `addon/Dockerfile:5`" in notes
 
 
