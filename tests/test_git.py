@@ -71,9 +71,15 @@ def commit_file(repo: Path, rel: str, text: str, message: str = "change") -> str
     return sh(repo, "rev-parse", "HEAD")
 
 
+# The git-side tasks never need an index: preflight's availability check asks a closed
+# loopback port (one "could not check" warning per index) instead of the real TestPyPI/PyPI.
+NO_INDEX = "http://127.0.0.1:9/simple/"
+
+
 def task(*args: str, repo: Path) -> subprocess.CompletedProcess[str]:
     """`invoke ARGS --repo REPO` as a user types it."""
-    return invoke(*args, "--repo", str(repo))
+    return invoke(*args, "--repo", str(repo), TESTPYPI_SIMPLE_URL=NO_INDEX,
+                  PYPI_SIMPLE_URL=NO_INDEX)
 
 
 def ok(*args: str, repo: Path) -> str:

@@ -45,7 +45,10 @@ def test_preflight_passes_on_a_clean_release_branch(repo: tuple[Path, Path]) -> 
         "ok: main is level with origin/main",
         "ok: tag core-v1.1.0 is free here and on origin",
         "ok: core 1.1.0: no earlier core tag",
-    ]
+    ] + [f"warning: could not check whether core 1.1.0 is free on {index} (http://127.0.0.1:9/"
+         f"simple/): cannot reach the index at http://127.0.0.1:9/simple/core/: connection "
+         "refused (gave up after 2 attempts); going on (--require-index-check refuses instead)"
+         for index in ("testpypi", "pypi")]
 
 
 def test_preflight_refuses_a_dirty_tree(repo: tuple[Path, Path]) -> None:

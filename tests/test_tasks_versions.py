@@ -66,7 +66,8 @@ def test_dry_run_writes_nothing(scratch: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--part", "minor"], "choose a train with --train (core, extensions, addon)"),
+        (["--to", "0.5.0"], "--to names one version: choose its train with --train (core, "
+                            "extensions, addon)"),
         (["--part", "minor", "--train", "nope"], "no train named 'nope'"),
         (["--part", "sideways", "--train", "core"], "unknown part 'sideways'"),
         (["--to", "0.4.1", "--train", "core"], "not greater than the current 0.4.2"),
@@ -93,8 +94,9 @@ def test_broken_config_is_one_line(scratch: Path) -> None:
     out = invoke("check", "--repo", str(scratch))
     assert out.returncode == 2
     assert out.stderr.strip() == ("error: pyproject.toml: [tool.release.trains.extensions] "
-                                  "unknown key 'flavour' (allowed: exclude, kind, occurrences, "
-                                  "packages, pins, tag-format, version)")
+                                  "unknown key 'flavour' (allowed: before-build, checks, confirm, "
+                                  "exclude, kind, occurrences, packages, pins, tag-format, "
+                                  "version)")
 
 
 def test_status_shows_trains_packages_and_where_versions_live(scratch: Path) -> None:
