@@ -100,8 +100,8 @@ def test_release_waits_for_the_checkpoint_stops_at_a_failing_gate_and_resumes(
     waiting = release_train(*base, **values)
     assert waiting.returncode == 1
     assert waiting.stderr.strip() == (
-        f'error: waiting for a manual checkpoint of extensions 1.2.1rc1: "{CHECKPOINT}"; once done, '
-        f'run: release-train ack "{CHECKPOINT}", then the same release command again')
+        f'error: waiting for a manual checkpoint of extensions 1.2.1rc1: "{CHECKPOINT}"; once '
+        f'done, run: release-train ack "{CHECKPOINT}", then the same release command again')
     acked = release_train("--repo", str(repo), "ack", CHECKPOINT)
     assert acked.returncode == 0, acked.stderr
     assert "acknowledged" in acked.stdout and "Release Tester <tester@example.invalid>" in \

@@ -20,8 +20,8 @@ from tests.repos import BIN, ROOT, copy_example, env, git, invoke
 from tests.test_installs import dists, uv_build, variant
 
 FAST = ["--python", "3.11", "--platform", "windows"]
-KILL_POINTS = ("preflight", "bump", "commit", "tag", "push", "build", "testpypi-upload",
-               "testpypi-verify", "pypi-upload", "pypi-verify", "downstream")
+KILL_POINTS = ("preflight", "confirm", "bump", "commit", "gates", "tag", "push", "build",
+               "testpypi-upload", "testpypi-verify", "pypi-upload", "pypi-verify", "downstream")
 
 
 def nox(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
