@@ -56,6 +56,12 @@ def verify(session: nox.Session) -> None:
     _run(session, "verify")
 
 
+@nox.session(name="gates", venv_backend="none")
+def gates(session: nox.Session) -> None:
+    """The release's validation gates on a clean worktree of HEAD (or --ref), as released."""
+    _run(session, "gates")
+
+
 @nox.session(name="rehearse", venv_backend="none")
 def rehearse(session: nox.Session) -> None:
     """The whole release end to end on a scratch clone against local devpi indexes."""

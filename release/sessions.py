@@ -170,6 +170,20 @@ def verify(argv: Sequence[str]) -> int:
 
 
 @guarded
+def gates(argv: Sequence[str]) -> int:
+    """The release's validation gates (before-build, then checks) on a clean worktree of REF,
+    as a release runs them; logs in .release/logs/."""
+    from .gates import run_gates_command
+
+    parser = _parser("gates", gates.__doc__ or "")
+    parser.add_argument("--ref", default="HEAD", help="commit or tag to check (default: HEAD)")
+    args = parser.parse_args(argv)
+    print(run_gates_command(args.repo or Path(os.environ.get("RELEASE_REPO") or "."),
+                            args.train, args.ref))
+    return 0
+
+
+@guarded
 def rehearse(argv: Sequence[str]) -> int:
     """The whole release on a scratch clone against two local devpi indexes: no credentials."""
     from .rehearsal import rehearse as run_rehearsal
