@@ -223,4 +223,3 @@ def run_gates_command(root: Path, trains: Sequence[str] | None, ref: str = "HEAD
     if gates.confirm:
         said += "\nat release, to acknowledge: " + "; ".join(f'"{c}"' for c in gates.confirm)
     return said
-
