@@ -264,7 +264,22 @@ def init_ci(ctx: Context, force: bool = False, install: str | None = None,
     print(run_init_ci(_repo(ctx, repo), force, install))
 
 
-namespace = Collection(bump, check, status, preflight, tag, push, release, branch_, freeze,
+@task(help={"file": "write release.toml instead of [tool.release] in pyproject.toml "
+                    "(pyproject.toml or release.toml)",
+            "dry_run": "print the configuration, write nothing",
+            "force": "replace an existing release configuration",
+            "repo": REPO_HELP})
+@user_errors
+def init(ctx: Context, file: str | None = None, dry_run: bool = False, force: bool = False,
+         repo: str | None = None) -> None:
+    """Inspect the repository and write a starting release configuration (trains, tag
+    format, occurrences), plus tasks.py and noxfile.py when absent."""
+    from .onboarding import run_init
+
+    print(run_init(_repo(ctx, repo), file, dry_run, force))
+
+
+namespace = Collection(init, bump, check, status, preflight, tag, push, release, branch_, freeze,
                        cut_beta, final, pin_downstream, notes,
                        github_release, init_ci, gates, ack)
 
