@@ -17,7 +17,7 @@ import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import tomlkit
@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import git, sources
-from .audit import audit, read_texts, suggest
+from .audit import GLOB_MIN, audit, read_texts, search_starts, suggest
 from .check import problems, train_version
 from .config import DEFAULT_TAG_FORMAT, Config, Occurrence, Package, Train, load
 from .errors import ConfigError, ReleaseError
@@ -117,7 +117,7 @@ def _requirements(data: dict[str, Any]) -> list[str]:
     lists = [project.get("dependencies", [])]
     lists += list(table(project.get("optional-dependencies")).values())
     lists += list(table(data.get("dependency-groups")).values())
-    names = []
+    names: list[str] = []
     for reqs in lists:
         for raw in reqs if isinstance(reqs, list) else []:
             if isinstance(raw, str):
@@ -157,8 +157,14 @@ def find_packages(root: Path, skipped: list[str]) -> list[Found]:
         datas[rel] = data
     names = {canonicalize_name(n) for d in datas.values() if (n := _name_of(d))}
     found: list[Found] = []
+    first: dict[str, Path] = {}
     for rel, data in datas.items():
         name = _name_of(data) or ""
+        if canonicalize_name(name) in first:  # a copy (layer/ and layer_v3/): one is enough
+            skipped.append(f"{rel.as_posix()}: {name} again (first in "
+                           f"{first[canonicalize_name(name)].as_posix()})")
+            continue
+        first[canonicalize_name(name)] = rel
         project = sources.Project(root, rel, name, "init", data, texts)
         try:
             where = sources.find(project)
@@ -310,27 +316,29 @@ def _tag_format(train: str, group: Sequence[Found], styles: Counter[str], alone:
 
 
 def _bare_owner(groups: Mapping[str, Sequence[Found]], root: Path) -> str | None:
-    """Of several trains, the one the repository's bare/v tags belong to: the train holding
-    the root package, else the one whose version is nearest the newest such tag."""
+    """Of several trains, the one the repository's bare/v tags belong to: the one with the
+    lowest version not below the nearest such tag (the line those tags release), else the
+    train holding the root package."""
+    nearest: Version | None = None
+    if git.toplevel(root) is not None:
+        for shape in TAG_SHAPES:
+            last = git.last_tag(root, shape, "")
+            if last and (nearest is None or last[0] > nearest):
+                nearest = last[0]
+    if nearest is not None:
+        above = []
+        for name, group in groups.items():
+            try:
+                version = Version(_version_key(group[0]))
+            except InvalidVersion:
+                continue
+            if version >= nearest or version.release[:2] == nearest.release[:2]:
+                above.append((version, name))
+        if above:
+            return min(above)[1]
     for name, group in groups.items():
         if any(f.path == Path(".") for f in group):
             return name
-    latest: Version | None = None
-    for shape in TAG_SHAPES:
-        if git.toplevel(root) is None:
-            break
-        last = git.last_tag(root, shape, "")
-        if last and (latest is None or last[0] > latest):
-            latest = last[0]
-    if latest is None:
-        return None
-    for name, group in groups.items():
-        v = _version_key(group[0])
-        try:
-            if Version(v).release[:2] == latest.release[:2]:
-                return name
-        except InvalidVersion:
-            continue
     return None
 
 
@@ -407,9 +415,53 @@ def _add_excludes(proposal: Proposal) -> None:
         _replace(proposal, name, exclude=tuple(sorted(paths)))
 
 
+_ASSIGNMENT = re.compile(r"version[\W_]{0,6}\{version\}", re.IGNORECASE)
+
+
+def _names_train(search: str, train: Train) -> bool:
+    """Does a suggested search name the train or one of its packages (`skyline-ext-ai==`,
+    `ghcr.io/example/skyline:`), or assign a version (`__version__ = "`)? Others (a pin of a
+    third-party package that happens to share the version) are left to the user."""
+    def norm(text: str) -> str:
+        return re.sub(r"[-_.]+", "-", text.lower())
+
+    names = {norm(train.name)} | {norm(p.name) for p in train.packages}
+    written = norm(search)
+    return bool(_ASSIGNMENT.search(search)) or any(len(n) >= 3 and n in written for n in names)
+
+
+def _merge_same_file(entries: list[Occurrence], texts: Mapping[Path, str],
+                     allowed: Mapping[Path, set[int]]) -> list[Occurrence]:
+    """Three or more searches in one file (`pkg-a=={version}`, `pkg-b=={version}`, ...)
+    become one, their common context (`=={version}`), when that finds versions only where
+    the current one stands and every place the separate ones did."""
+    by_path: dict[Path, list[Occurrence]] = defaultdict(list)
+    for occ in entries:
+        by_path[occ.path].append(occ)
+    result: list[Occurrence] = []
+    for path, occs in by_path.items():
+        text = texts.get(path)
+        if len(occs) < GLOB_MIN or text is None or any(o.is_glob for o in occs):
+            result += occs
+            continue
+        befores = [o.search.split("{version}", 1)[0] for o in occs]
+        afters = [o.search.split("{version}", 1)[1] for o in occs]
+        before = _shared_prefix([b[::-1] for b in befores])[::-1]
+        after = _shared_prefix(afters)
+        wanted: set[int] = set()
+        for b, a in zip(befores, afters, strict=True):
+            wanted |= search_starts(b, a, text)
+        starts = search_starts(before, after, text) if before.strip() else set()
+        if starts and wanted <= starts <= allowed.get(path, set()):
+            result.append(Occurrence(path, before + "{version}" + after))
+        else:
+            result += occs
+    return result
+
+
 def _add_occurrences(proposal: Proposal) -> None:
     """The audit's suggestions become occurrences: lines that carry a train's version, which
-    a bump would otherwise leave behind."""
+    a bump would otherwise leave behind (only those that name the train's packages)."""
     config = proposal.config()
     if git.toplevel(config.root) is None:
         return
@@ -419,18 +471,28 @@ def _add_occurrences(proposal: Proposal) -> None:
     if not findings:
         return
     added: dict[str, list[Occurrence]] = defaultdict(list)
+    left: list[str] = []
     for entry in suggest(findings, texts):
-        if entry.note:
-            proposal.reasons.append(f"left out {entry.path} ({entry.note}): add it by hand "
-                                    "if a bump should move it")
+        train = proposal.trains[entry.train]
+        if entry.note or not _names_train(entry.search, train):
+            left.append(f"{entry.path} ({entry.search!r})")
             continue
         added[entry.train].append(Occurrence(Path(entry.path), entry.search))
     for name, occs in added.items():
+        allowed: dict[Path, set[int]] = defaultdict(set)
+        for f in findings:
+            if f.train == name:
+                allowed[f.path] |= {f.offset + start for start, _ in f.spans}
+        occs = _merge_same_file(occs, texts, allowed)
         _replace(proposal, name, occurrences=proposal.trains[name].occurrences + tuple(occs))
-        shown = ", ".join(o.path.as_posix() for o in occs[:4]) + (", ..." if len(occs) > 4
-                                                                  else "")
+        shown = ", ".join(dict.fromkeys(o.path.as_posix() for o in occs))
         proposal.reasons.append(f"train {name}: {len(occs)} occurrence(s) the audit found "
                                 f"carrying its version ({shown}): review them")
+    if left:
+        proposal.reasons.append(f"left out {len(left)} line(s) carrying a version that name "
+                                f"no package of the train ({'; '.join(left[:4])}"
+                                f"{'; ...' if len(left) > 4 else ''}): `check --audit` lists "
+                                "them; add what a bump should move")
 
 
 # --- writing ---------------------------------------------------------------------------------
