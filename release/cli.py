@@ -6,8 +6,10 @@ these); `release-train --repo PATH bump ...` works anywhere release-train is ins
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,15 +17,15 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.exceptions import Exit
+from invoke.exceptions import Exit, ParseError
 from invoke.parser.argument import Argument
 from invoke.program import Program
-from invoke.tasks import task
+from invoke.tasks import task as invoke_task
 
-from . import __version__
+from . import __version__, logs
 from .branching import run_branch, run_cut_beta, run_final, run_freeze
 from .bump import run_bump
-from .errors import ReleaseError
+from .errors import ReleaseError, UsageError
 from .preflight import run_preflight
 from .secrets import redact
 from .status import render_status, run_check
@@ -36,17 +38,42 @@ def _repo(ctx: Context, repo: str | None) -> Path:
     return Path(chosen).resolve()
 
 
+def task(**kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    """invoke's @task without automatic short flags: every option is spelled out (`--repo`,
+    `--train`, ...), so no letter means one thing in one task and another elsewhere."""
+    kwargs.setdefault("auto_shortflags", False)
+    decorate: Callable[[Callable[..., Any]], Any] = invoke_task(**kwargs)
+    return decorate
+
+
+def quiet_broken_pipe() -> None:
+    """`release-train status | head`: the reader left; stop quietly (no traceback at exit)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Expected failures become one clear line on stderr and a non-zero exit, not a traceback."""
+    """Expected failures become one clear line on stderr and a non-zero exit, not a traceback;
+    library chatter goes to the debug log (RELEASE_DEBUG=1); a closed pipe and Ctrl-C end
+    quietly."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        logs.configure()
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()
+            return result
         except ReleaseError as exc:
             if exc.report:
                 print(exc.report)
             raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            raise Exit(code=141) from None
         except KeyboardInterrupt:
             raise Exit("interrupted", code=130) from None
 
@@ -167,16 +194,19 @@ def final(ctx: Context, train: str | None = None, branch: str | None = None,
 
 
 @task(name="pin-downstream",
-      help={"train": "the artifact train whose pins move (e.g. addon)",
+      help={"train": "the artifact train whose pins move (e.g. addon; required)",
             "to": "pin this version (default: the newest one verified on PyPI)",
             "part": "how the artifact train's own version moves (default: patch)",
             "commit": "commit the change", "repo": REPO_HELP})
 @user_errors
-def pin_downstream(ctx: Context, train: str, to: str | None = None, part: str = "patch",
-                   commit: bool = False, repo: str | None = None) -> None:
+def pin_downstream(ctx: Context, train: str | None = None, to: str | None = None,
+                   part: str = "patch", commit: bool = False, repo: str | None = None) -> None:
     """Point a downstream artifact at a release that passed PyPI verification; bump it."""
     from .config import load
     from .downstream import pin_downstream as move
+
+    if not train:
+        raise UsageError("pin-downstream needs --train (the artifact train whose pins move)")
 
     print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True))
 
@@ -253,15 +283,18 @@ def ack(ctx: Context, text: str, train: str | None = None, repo: str | None = No
 
 
 @task(help={"force": "replace existing workflow files",
-            "install": "what CI pip-installs release-train from (default: release-train)",
+            "install": "the exact release-train CI installs, as a pinned requirement "
+                       "(release-train==X.Y.Z, hashes locked into .github/release-train.txt) "
+                       "(default: this release-train's version)",
+            "dry_run": "print the workflows, write nothing",
             "repo": REPO_HELP})
 @user_errors
 def init_ci(ctx: Context, force: bool = False, install: str | None = None,
-            repo: str | None = None) -> None:
+            dry_run: bool = False, repo: str | None = None) -> None:
     """Write GitHub Actions release workflows that run the nox sessions on tag pushes."""
     from .workflows import run_init_ci
 
-    print(run_init_ci(_repo(ctx, repo), force, install))
+    print(run_init_ci(_repo(ctx, repo), force, install, dry_run=dry_run))
 
 
 @task(help={"file": "write release.toml instead of [tool.release] in pyproject.toml "
@@ -284,11 +317,55 @@ namespace = Collection(init, bump, check, status, preflight, tag, push, release,
                        github_release, init_ci, gates, ack)
 
 
+SHOWN_CORE = ("help", "version", "list", "repo")  # invoke's other core options stay hidden
+
+
 class ReleaseProgram(Program):
-    """invoke's Program with a core --repo flag: `release-train --repo PATH bump ...`."""
+    """invoke's Program with a core --repo flag: `release-train --repo PATH bump ...`; help that
+    shows release-train's options only; usage errors as one `error:` line, exit 2, with a
+    "did you mean" for a mistyped task."""
 
     def core_args(self) -> list[Argument]:
         return [*super().core_args(), Argument(names=("repo",), help=REPO_HELP)]
+
+    def print_help(self) -> None:
+        print(f"Usage: {self.binary} [--repo PATH] <task> [--task-options] ...")
+        print("")
+        print("Options:")
+        print("")
+        wanted = re.compile(r"--(?:" + "|".join(SHOWN_CORE) + r")\b")
+        shown = [(flags, text) for flags, text in self.initial_context.help_tuples()
+                 if wanted.search(flags)]
+        self.print_columns(shown)
+        if self.namespace is not None:
+            self.list_tasks()
+
+    def _did_you_mean(self, exc: ParseError) -> str:
+        text = str(exc)
+        for marker in ("No idea what '", "No idea what "):
+            if text.startswith(marker):
+                name = text[len(marker):].split("'")[0].rstrip("!")
+                known = list(self.namespace.task_names) if self.namespace else []
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else \
+                    f" (tasks: {self.binary} --list)"
+                return f"no task or option {name!r}{hint}"
+        return text
+
+    def _usage(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except ParseError as exc:
+            raise Exit(f"error: {self._did_you_mean(exc)}", code=2) from None
+
+    def parse_core(self, argv: list[str] | None) -> None:
+        self._usage(lambda: super(ReleaseProgram, self).parse_core(argv))
+
+    def parse_tasks(self) -> None:
+        self._usage(super().parse_tasks)
+
+    def parse_cleanup(self) -> None:
+        self._usage(super().parse_cleanup)
 
     def update_config(self, merge: bool = True) -> None:
         repo = self.args.repo.value if "repo" in self.args else None
@@ -302,4 +379,12 @@ program = ReleaseProgram(namespace=namespace, version=__version__, name="release
 
 
 def main() -> None:
-    program.run(sys.argv)
+    try:
+        program.run(sys.argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        sys.exit(141)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

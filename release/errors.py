@@ -22,6 +22,12 @@ class ConfigError(ReleaseError):
     exit_code = 2
 
 
+class UsageError(ReleaseError):
+    """The command line asks for something that cannot be done as written."""
+
+    exit_code = 2
+
+
 class VersionError(ReleaseError):
     """A version is invalid, or a requested change of version makes no sense."""
 

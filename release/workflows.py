@@ -166,14 +166,82 @@ def tool_python(config: Config) -> str:
     return max(usable)[1] if usable else TOOL_PYTHON
 
 
-def default_install(config: Config) -> str:
-    """How CI gets release-train: this checkout in release-train's own repository."""
+REQUIREMENTS_IN = Path(".github") / "release-train.in"  # what CI installs, as asked
+REQUIREMENTS = Path(".github") / "release-train.txt"  # ... locked: exact versions and hashes
+
+
+def own_checkout(config: Config) -> bool:
+    """Is this release-train's own repository (CI installs the checkout itself)?"""
     pyproject = config.root / "pyproject.toml"
     if pyproject.is_file():
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        if data.get("project", {}).get("name") == "release-train":
-            return "."
-    return "release-train"
+        return bool(data.get("project", {}).get("name") == "release-train")
+    return False
+
+
+def default_install(config: Config) -> str:
+    """How CI gets release-train: this checkout in release-train's own repository, else the
+    hash-locked requirements init-ci writes (never a bare name: a job holding id-token: write
+    must not install whatever an index serves under that name today)."""
+    return "." if own_checkout(config) else REQUIREMENTS.as_posix()
+
+
+def requirement_for(install: str | None) -> str:
+    """The requirement CI locks: --install, else exactly this release-train's version."""
+    from . import __version__
+
+    spec = (install or f"release-train=={__version__}").strip()
+    if "==" not in spec and "@" not in spec:
+        raise WorkflowError(f"--install {spec!r}: give an exact version (release-train==X.Y.Z) "
+                            "or a wheel URL; CI installs exactly that, with hashes")
+    return spec
+
+
+def lock_requirements(config: Config, spec: str) -> tuple[str | None, str]:
+    """The locked requirements text for spec (exact versions, --hash lines) and how it was
+    made; (None, why) when it cannot be locked here (offline, not on the index)."""
+    from .lockfile import uv_binary
+    from .proc import run as run_proc
+
+    lock = config.root / "uv.lock"
+    if lock.is_file() and re.search(r'(?m)^name = "release-train"$',
+                                    lock.read_text(encoding="utf-8")):
+        group = _group_with_release_train(config)
+        if group:
+            argv = [uv_binary(), "export", "--frozen", "--no-emit-project", "--only-group",
+                    group, "--format", "requirements-txt", "--no-header"]
+            try:
+                done = run_proc(argv, cwd=config.root, timeout=120)
+            except ReleaseError as exc:
+                return None, f"uv export of dependency group {group} failed: {exc}"
+            return done.stdout, f"dependency group {group!r} of uv.lock"
+    argv = [uv_binary(), "pip", "compile", "--generate-hashes", "--no-header", "--quiet",
+            "--python-version", tool_python(config), "-"]
+    try:
+        done = run_proc(argv, cwd=config.root, timeout=300, input=spec + "\n")
+    except ReleaseError as exc:
+        return None, str(exc).splitlines()[-1]
+    return done.stdout, f"uv pip compile --generate-hashes {spec}"
+
+
+def _group_with_release_train(config: Config) -> str | None:
+    data = tomllib.loads((config.root / "pyproject.toml").read_text(encoding="utf-8")) \
+        if (config.root / "pyproject.toml").is_file() else {}
+    for group, reqs in (data.get("dependency-groups") or {}).items():
+        for req in reqs if isinstance(reqs, list) else []:
+            if isinstance(req, str) and re.match(r"release[-_.]train\b", req, re.I):
+                return str(group)
+    return None
+
+
+def _install_command(spec: str) -> str:
+    """The install step's shell: the checkout itself, or a hash-locked requirements file."""
+    if spec == ".":
+        return "python -m pip install --upgrade pip\npython -m pip install .\n"
+    if not spec.endswith(".txt"):
+        raise WorkflowError(f"CI installs release-train from a hash-locked requirements file "
+                            f"(pip --require-hashes), not {spec!r}")
+    return f"python -m pip install --require-hashes --no-deps -r {shlex.quote(spec)}\n"
 
 
 def _train_case(trains: Sequence[Train]) -> str:
@@ -202,9 +270,8 @@ def _setup(*pythons: str) -> dict[str, Any]:
 
 
 def _install(spec: str) -> dict[str, Any]:
-    return {"name": "Install release-train",
-            "run": "python -m pip install --upgrade pip\n"
-                   f"python -m pip install {shlex.quote(spec)}\n"}
+    return {"name": "Install release-train (exact versions, hashes checked)",
+            "run": _install_command(spec)}
 
 
 def _build_job(config: Config, trains: Sequence[Train], spec: str) -> dict[str, Any]:
@@ -325,15 +392,17 @@ def release(config: Config, spec: str) -> dict[str, Any]:
 
 def render_workflows(config: Config, install: str | None = None) -> dict[Path, str]:
     """Relative path -> YAML text of each workflow."""
-    spec = install or default_install(config)
+    spec = default_install(config) if install is None or not own_checkout(config) else install
     return {
         WORKFLOWS_DIR / RC_WORKFLOW: to_yaml(release_candidate(config, spec), HEADER),
         WORKFLOWS_DIR / FINAL_WORKFLOW: to_yaml(release(config, spec), HEADER),
     }
 
 
-def write_workflows(root: Path, *, force: bool = False, install: str | None = None) -> list[Path]:
-    """Write the workflows; existing files are only replaced with force."""
+def write_workflows(root: Path, *, force: bool = False, install: str | None = None,
+                    dry_run: bool = False) -> list[str]:
+    """Write the workflows (and the locked requirements CI installs release-train from);
+    existing workflow files are only replaced with force. What was (or would be) written."""
     config = load(root)
     rendered = render_workflows(config, install)
     existing = [rel for rel in rendered if (config.root / rel).exists()]
@@ -341,17 +410,30 @@ def write_workflows(root: Path, *, force: bool = False, install: str | None = No
         names = ", ".join(str(rel) for rel in existing)
         raise WorkflowError(f"{names} already exist{'s' if len(existing) == 1 else ''}: "
                             "pass --force to replace")
+    files: dict[Path, str] = dict(rendered)
+    notes: list[str] = []
+    if not own_checkout(config):
+        spec = requirement_for(install)
+        locked, how = lock_requirements(config, spec)
+        files[REQUIREMENTS_IN] = spec + "\n"
+        if locked is not None:
+            files[REQUIREMENTS] = locked
+            notes.append(f"locked {spec} for CI ({how}): {REQUIREMENTS}")
+        else:
+            notes.append(f"next: lock {spec} for CI, which installs only with hashes: "
+                         f"uv pip compile --generate-hashes {REQUIREMENTS_IN} -o "
+                         f"{REQUIREMENTS} (not possible here: {how})")
+    if not (config.root / "noxfile.py").exists():  # the workflows run release-train's sessions
+        files[Path("noxfile.py")] = NOXFILE
+    if dry_run:
+        return [f"--- {rel}\n{text.rstrip()}" for rel, text in files.items()] + notes
     written = []
-    for rel, text in rendered.items():
+    for rel, text in files.items():
         path = config.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        written.append(path)
-    noxfile = config.root / "noxfile.py"
-    if not noxfile.exists():  # the workflows run release-train's nox sessions
-        noxfile.write_text(NOXFILE, encoding="utf-8")
-        written.append(noxfile)
-    return written
+        written.append(f"wrote {path}")
+    return written + notes
 
 
 NOXFILE = '''"""nox sessions for releases: build, testpypi, pypi, verify, rehearse."""
@@ -366,11 +448,12 @@ nox.options.stop_on_first_error = True  # `nox -s build testpypi verify` stops a
 '''
 
 
-def run_init_ci(root: Path, force: bool = False, install: str | None = None) -> str:
+def run_init_ci(root: Path, force: bool = False, install: str | None = None, *,
+                dry_run: bool = False) -> str:
     """`invoke init-ci`: what was written, and what GitHub needs besides."""
-    paths = write_workflows(root, force=force, install=install)
-    lines = [f"wrote {p}" for p in paths]
-    lines.append("next: create the GitHub environments testpypi and pypi, and register this "
-                 "repository and release.yml / release-candidate.yml as trusted publishers on "
-                 "TestPyPI and PyPI")
+    lines = write_workflows(root, force=force, install=install, dry_run=dry_run)
+    if not dry_run:
+        lines.append("next: create the GitHub environments testpypi and pypi, and register "
+                     "this repository and release.yml / release-candidate.yml as trusted "
+                     "publishers on TestPyPI and PyPI")
     return "\n".join(lines)
