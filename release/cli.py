@@ -333,7 +333,7 @@ class ReleaseProgram(Program):
         print("")
         print("Options:")
         print("")
-        wanted = re.compile(r"--(?:" + "|".join(SHOWN_CORE) + r")\b")
+        wanted = re.compile(r"--(?:" + "|".join(SHOWN_CORE) + r")(?![\w-])")
         shown = [(flags, text) for flags, text in self.initial_context.help_tuples()
                  if wanted.search(flags)]
         self.print_columns(shown)

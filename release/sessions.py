@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from . import logs
 from .errors import ReleaseError
 from .secrets import redact
 
@@ -17,8 +17,16 @@ if TYPE_CHECKING:
     from .pipeline import Release
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `error:` line (exit 2), like the tasks'."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see nox -s {self.prog.split()[2]} -- --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"nox -s {prog} --", description=description)
+    parser = _Parser(prog=f"nox -s {prog} --", description=description)
     parser.add_argument("--repo", type=Path, default=None,
                         help="repository to release (default: $RELEASE_REPO or the current "
                              "directory)")
@@ -31,17 +39,26 @@ def guarded(func: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], i
     """Expected failures print one redacted line and return 1; no tracebacks."""
 
     def wrapper(argv: Sequence[str]) -> int:
-        # nox logs at debug level; our command lines are for RELEASE_DEBUG=1 only.
-        level = logging.DEBUG if os.environ.get("RELEASE_DEBUG") else logging.INFO
-        for name in ("release", "urllib3"):
-            logging.getLogger(name).setLevel(level if name == "release" else logging.WARNING)
+        # nox logs at debug level; our command lines are for RELEASE_DEBUG=1 only, and so
+        # are urllib3's retry warnings and library warnings (logs.configure).
+        logs.configure()
         try:
-            return func(argv)
+            code = func(argv)
+            sys.stdout.flush()
+            return code
         except ReleaseError as exc:
             print(redact(f"error: {exc}"), file=sys.stderr)
             return exc.exit_code
         except SystemExit as exc:  # argparse: usage errors, --help
             return int(exc.code or 0)
+        except BrokenPipeError:
+            from .cli import quiet_broken_pipe
+
+            quiet_broken_pipe()
+            return 141
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
 
     wrapper.__doc__ = func.__doc__
     return wrapper
@@ -105,10 +122,9 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
                         help="install-back interpreter (repeatable; default: config pythons)")
     parser.add_argument("--platform", action="append", default=None,
                         help="foreign platform to resolve for (repeatable; default: config)")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="do not wait for the index to show every file")
-    parser.add_argument("--wait", type=float, default=600.0,
-                        help="seconds to wait for the index to show every file (default 600)")
+    parser.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                        help="seconds to wait for the index to show every file (default 600; "
+                             "0: do not wait)")
     args = parser.parse_args(argv)
     config = load(args.repo or os.environ.get("RELEASE_REPO") or ".")
     trains = select_trains(config, args.train)
@@ -116,7 +132,7 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
     release = assemble(config, trains, {t.name: train_version(found, t).text for t in trains},
                        args.python, args.platform)
     release.dist_dir = (args.dist or config.root / "dist").resolve()
-    release.wait, release.deadline = not args.no_wait, args.wait
+    release.wait, release.deadline = args.wait > 0, args.wait
     return release
 
 
@@ -188,18 +204,25 @@ def rehearse(argv: Sequence[str]) -> int:
     """The whole release on a scratch clone against two local devpi indexes: no credentials."""
     from .rehearsal import rehearse as run_rehearsal
 
-    parser = argparse.ArgumentParser(prog="nox -s rehearse --", description=rehearse.__doc__)
+    parser = _Parser(prog="nox -s rehearse --", description=rehearse.__doc__)
+    parser.add_argument("--repo", type=Path, default=None,
+                        help="repository to rehearse (default: $RELEASE_REPO or the current "
+                             "directory)")
     parser.add_argument("path", nargs="?", type=Path, default=None,
-                        help="repository to rehearse (default: $RELEASE_REPO or this one)")
+                        help="the same as --repo (kept for older scripts)")
     parser.add_argument("--part", default="patch", help="version part to release "
                         "(default: patch; an rc stops after TestPyPI)")
     parser.add_argument("--workspace", type=Path, default=None,
                         help="keep the rehearsal here (default: a temp dir named for the repo)")
     parser.add_argument("--fresh", action="store_true", help="discard an unfinished rehearsal")
-    parser.add_argument("--python", action="append", default=None)
-    parser.add_argument("--platform", action="append", default=None)
+    parser.add_argument("--python", action="append", default=None,
+                        help="install-back interpreter (repeatable; default: config pythons)")
+    parser.add_argument("--platform", action="append", default=None,
+                        help="foreign platform to resolve for (repeatable; default: config)")
     args = parser.parse_args(argv)
-    path = args.path or Path(os.environ.get("RELEASE_REPO") or ".")
+    if args.repo and args.path and args.repo != args.path:
+        parser.error("give the repository once: --repo PATH or PATH")
+    path = args.repo or args.path or Path(os.environ.get("RELEASE_REPO") or ".")
     print(run_rehearsal(path, workspace=args.workspace, fresh=args.fresh, part=args.part,
                         pythons=args.python, platforms=args.platform))
     return 0

@@ -1,0 +1,208 @@
+"""One command surface: every task and session answers --help, options mean the same in every
+task (no automatic short flags), usage errors are one line with exit 2, and failures on the
+network are one `error:` line without urllib3's retry chatter or a traceback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from release.cli import namespace
+from tests.repos import BIN, ROOT, copy_example, env, git
+
+TASKS = sorted(namespace.task_names)
+SESSIONS = ("build", "testpypi", "pypi", "verify", "rehearse")
+NOISE = ("Retrying", "Traceback", "HTTPConnectionPool", "HTTPSConnectionPool", "urllib3")
+
+
+def tool(*args: str, cwd: Path = ROOT, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "release-train"), *args], cwd=cwd, env=env(**extra),
+                          capture_output=True, text=True, timeout=120)
+
+
+def one_error_line(out: subprocess.CompletedProcess[str]) -> str:
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert not any(noise in out.stderr for noise in NOISE), out.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_every_task_answers_help(name: str) -> None:
+    out = tool(name, "--help")
+    assert out.returncode == 0, out.stderr
+    assert "--repo" in out.stdout
+    assert out.stderr == ""
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_every_session_answers_help(session: str) -> None:
+    out = subprocess.run([str(BIN / "nox"), "-f", str(ROOT / "noxfile.py"), "-s", session,
+                          "--", "--help"], cwd=ROOT, env=env(), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "--repo" in out.stdout
+    if session != "rehearse":
+        assert "--train" in out.stdout
+
+
+def test_options_mean_the_same_everywhere() -> None:
+    """No task has a short flag invoke made up: `-r` cannot be --remote here, --repo there."""
+    meanings: dict[str, set[str]] = {}
+    for name in TASKS:
+        for arg in namespace[name].get_arguments():
+            longs = [n for n in arg.names if len(n) > 1]
+            shorts = [n for n in arg.names if len(n) == 1]
+            for short in shorts:
+                meanings.setdefault(short, set()).update(longs)
+    assert all(len(longs) == 1 for longs in meanings.values()), meanings
+    assert meanings == {}  # none at all, today
+    for name in TASKS:
+        arguments = {a.name: a for a in namespace[name].get_arguments()}
+        assert "repo" in arguments, name
+        assert not any(a.positional for a in arguments.values()), name
+        if "train" in arguments:
+            assert arguments["train"].kind in (str, list), name
+
+
+def test_program_help_shows_only_release_train_options() -> None:
+    out = tool("--help")
+    assert out.returncode == 0
+    for hidden in ("--prompt-for-sudo-password", "--pty", "--echo", "--hide", "--warn-only"):
+        assert hidden not in out.stdout
+    for shown in ("--repo", "--help", "--version", "--list", "init", "bump", "pin-downstream"):
+        assert shown in out.stdout
+
+
+def test_usage_errors_exit_2_with_did_you_mean() -> None:
+    out = tool("stauts")
+    assert out.returncode == 2
+    assert "did you mean status?" in one_error_line(out)
+    out = tool("bump", "--bogus")
+    assert out.returncode == 2
+    one_error_line(out)
+    out = tool("--repo", str(ROOT / "examples" / "monorepo"), "pin-downstream")
+    assert out.returncode == 2
+    assert "--train" in one_error_line(out)
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    proc = subprocess.Popen([str(BIN / "release-train"), "--repo",
+                             str(ROOT / "examples" / "monorepo"), "status"],
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # `| head` that read nothing
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+# --- the network: one line, no chatter ----------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A loopback server that accepts connections and never answers (a hung proxy)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(sock.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        sock.close()
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> Path:
+    repo = copy_example(tmp_path / "mono")
+    git(repo, "tag", "-a", "v0.4.2", "-m", "core 0.4.2")
+    return repo
+
+
+def _github_release(repo: Path, api: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    settings = {"GITHUB_TOKEN": "ghp_wrongwrongwrong", "GH_TOKEN": "",
+                "GITHUB_REPOSITORY": "example/skyline", "GITHUB_API_URL": api,
+                "NO_PROXY": "127.0.0.1,localhost", **extra}
+    return tool("--repo", str(repo), "github-release", "--train", "core", **settings)
+
+
+def test_dead_port_is_one_line(tagged: Path) -> None:
+    out = _github_release(tagged, f"http://127.0.0.1:{_free_port()}")
+    assert out.returncode == 1
+    assert "cannot reach" in one_error_line(out)
+
+
+def test_unknown_host_is_one_line(tagged: Path) -> None:
+    out = _github_release(tagged, "https://api.release-train.invalid")
+    assert out.returncode == 1
+    assert "cannot reach" in one_error_line(out)
+
+
+def test_wrong_token_is_one_line(tagged: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = b'{"message": "Bad credentials"}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = _github_release(tagged, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert out.returncode == 1
+    line = one_error_line(out)
+    assert "401" in line and "token" in line and "again" not in line
+
+
+@pytest.mark.slow
+def test_a_proxy_that_never_answers_is_one_line(tagged: Path, silent_server: str) -> None:
+    out = _github_release(tagged, "https://api.release-train.invalid",
+                          HTTPS_PROXY=silent_server, https_proxy=silent_server, NO_PROXY="",
+                          no_proxy="")
+    assert out.returncode == 1
+    assert "cannot reach" in one_error_line(out)
+
+
+def test_release_debug_shows_the_chatter(tagged: Path) -> None:
+    out = _github_release(tagged, f"http://127.0.0.1:{_free_port()}", RELEASE_DEBUG="1")
+    assert out.returncode == 1
+    assert "debug: " in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("error: ")
