@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -295,9 +296,23 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
                 bad = [f"{k}: {v}" for k, v in result.packages.items() if v != "ok"]
                 result.error = bad[0]
     except CommandError as exc:
-        result.error = str(exc)
+        result.error = install_failure(exc, [f"{w.name}=={w.version}" for w in wheels])
     result.seconds = time.monotonic() - started
     return result
+
+
+def install_failure(exc: CommandError, wanted: Sequence[str]) -> str:
+    """One line naming the requirement uv could not install and why, not uv's command line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", exc.output)
+    lines = [ln.strip(" \t╰─▶×│|:") for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    reason = next((ln for ln in lines if ln.startswith("Because")), None) or \
+        next((ln for ln in lines if "not found" in ln or "No solution" in ln), None) or \
+        (lines[-1] if lines else f"uv exited {exc.returncode}")
+    lowered = text.lower()
+    named = [req for req in wanted if req.split("==")[0].lower() in lowered]
+    which = named[0] if named else ", ".join(wanted)
+    return f"installing {which} failed: {reason}"
 
 
 @dataclass(frozen=True)

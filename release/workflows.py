@@ -270,8 +270,8 @@ def _setup(*pythons: str) -> dict[str, Any]:
 
 
 def _install(spec: str) -> dict[str, Any]:
-    return {"name": "Install release-train (exact versions, hashes checked)",
-            "run": _install_command(spec)}
+    name = "Install release-train" + ("" if spec == "." else " (exact versions, hashes checked)")
+    return {"name": name, "run": _install_command(spec)}
 
 
 def _build_job(config: Config, trains: Sequence[Train], spec: str) -> dict[str, Any]:

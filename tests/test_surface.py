@@ -206,3 +206,21 @@ def test_release_debug_shows_the_chatter(tagged: Path) -> None:
     assert out.returncode == 1
     assert "debug: " in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_an_install_failure_names_the_requirement(tmp_path: Path) -> None:
+    """uv cannot find the release on the index: the line names it, not uv's command line."""
+    from release.installs import install_failure
+    from release.lockfile import uv_binary
+    from release.proc import CommandError, run
+
+    index = tmp_path / "simple"
+    index.mkdir()
+    (index / "index.html").write_text("<html><body></body></html>\n", encoding="utf-8")
+    with pytest.raises(CommandError) as caught:
+        run([uv_binary(), "pip", "compile", "--no-config", "--offline", "--index-url",
+             index.as_uri(), "-"], input="rt-nowhere==1.2.3\n", cwd=tmp_path,
+            env={**env(), "UV_CACHE_DIR": str(tmp_path / "cache")}, timeout=120)
+    line = install_failure(caught.value, ["rt-nowhere==1.2.3", "other==1.0"])
+    assert line.startswith("installing rt-nowhere==1.2.3 failed: "), line
+    assert "\n" not in line and "uv pip" not in line

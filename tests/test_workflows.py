@@ -93,9 +93,9 @@ def test_the_yaml_means_the_data(scratch: Path) -> None:
     config = load(scratch)
     rendered = render_workflows(config)
     assert parse_yaml(rendered[WORKFLOWS_DIR / RC_WORKFLOW]) == \
-        release_candidate(config, "release-train")
+        release_candidate(config, ".github/release-train.txt")
     assert parse_yaml(rendered[WORKFLOWS_DIR / FINAL_WORKFLOW]) == \
-        final_workflow(config, "release-train")
+        final_workflow(config, ".github/release-train.txt")
     tricky = {"on": {"x": ["3.10", "3.1", "yes", "no", "on", "null", "~", "0x1f", "1e3", "",
                            "a: b", "a #b", "#a", "- a", "-a", "!v*", "*a", "&a", "'q'", '"q"',
                            "trailing ", "end:", "${{ x }}", "{a}", "[a]", "?a", "%a", "@a",
@@ -119,7 +119,31 @@ def test_init_ci_refuses_to_overwrite_without_force(scratch: Path) -> None:
     forced = invoke("init-ci", "--repo", str(scratch), "--force", "--install",
                     "release-train==0.3.0")
     assert forced.returncode == 0, forced.stderr
-    assert "python -m pip install release-train==0.3.0" in target.read_text()
+    assert "python -m pip install --require-hashes --no-deps -r .github/release-train.txt" \
+        in target.read_text()
+    assert (scratch / ".github" / "release-train.in").read_text() == "release-train==0.3.0\n"
+
+
+def _unpinned_installs(text: str) -> list[str]:
+    """Install commands that take release-train from an index by name alone."""
+    return [line for line in text.splitlines()
+            if "pip install" in line and "release-train" in line and "--require-hashes" not in
+            line and "==" not in line.split("release-train", 1)[1][:2]]
+
+
+def test_generated_workflows_never_install_an_unpinned_release_train(scratch: Path) -> None:
+    out = invoke("init-ci", "--repo", str(scratch), "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert not (scratch / WORKFLOWS_DIR).exists()  # --dry-run writes nothing
+    assert "--require-hashes" in out.stdout
+    assert not _unpinned_installs(out.stdout)
+    assert "pip install release-train" not in out.stdout
+    for text in render_workflows(load(scratch)).values():
+        assert not _unpinned_installs(text)
+        assert "pip install release-train" not in text
+    refused = invoke("init-ci", "--repo", str(scratch), "--install", "release-train")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().startswith("error: --install 'release-train': give an exact")
 
 
 @needs_actionlint
