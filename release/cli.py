@@ -317,6 +317,21 @@ namespace = Collection(init, bump, check, status, preflight, tag, push, release,
                        github_release, init_ci, gates, ack)
 
 
+def _help_first(argv: list[str] | None) -> list[str] | None:
+    """`release-train ack --help` as `release-train --help ack`: a task whose first argument
+    stands alone (ack TEXT) would otherwise take --help as that argument."""
+    if not argv or isinstance(argv, str):
+        return argv
+    names = set(namespace.task_names) | {a for al in namespace.task_names.values() for a in al}
+    for at, word in enumerate(argv[1:], 1):
+        if word in names:
+            rest = argv[at + 1:]
+            if any(w in ("--help", "-h") for w in rest):
+                return [*argv[:at], "--help", word]
+            break
+    return argv
+
+
 SHOWN_CORE = ("help", "version", "list", "repo")  # invoke's other core options stay hidden
 
 
@@ -359,7 +374,7 @@ class ReleaseProgram(Program):
             raise Exit(f"error: {self._did_you_mean(exc)}", code=2) from None
 
     def parse_core(self, argv: list[str] | None) -> None:
-        self._usage(lambda: super(ReleaseProgram, self).parse_core(argv))
+        self._usage(lambda: super(ReleaseProgram, self).parse_core(_help_first(argv)))
 
     def parse_tasks(self) -> None:
         self._usage(super().parse_tasks)
