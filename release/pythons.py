@@ -16,6 +16,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from .errors import InstallError
+from .platforms import interpreter_names, is_windows, pyenv_interpreter
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def _pyenv_versions(wanted: str) -> list[Path]:
             return Version("0")
 
     versions = sorted((pyenv_root / "versions").glob(f"{wanted}*"), key=key, reverse=True)
-    return [v / "bin" / f"python{wanted}" for v in versions
+    return [Path(pyenv_interpreter(v, wanted)) for v in versions
             if re.fullmatch(re.escape(wanted) + r"(\.\d+)*", v.name)]
 
 
@@ -57,10 +58,11 @@ def _candidates(wanted: str) -> list[Path]:
         if directory and "shims" in Path(directory).parts:
             found += _pyenv_versions(wanted)
         elif directory:
-            found.append(Path(directory) / f"python{wanted}")
+            found += [Path(directory) / name for name in interpreter_names(wanted)]
     found += _pyenv_versions(wanted)
-    for base in ("/usr/local/bin", "/usr/bin"):
-        found.append(Path(base) / f"python{wanted}")
+    if not is_windows():
+        for base in ("/usr/local/bin", "/usr/bin"):
+            found.append(Path(base) / f"python{wanted}")
     return found
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReleaseError
+from .platforms import replace_file
 from .secrets import redact
 
 DIRECTORY = ".release"
@@ -162,11 +163,11 @@ class Record:
         try:
             private_dir(self.root)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            replace_file(tmp, self.path)  # retried while Windows holds it open
         except BaseException as exc:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
