@@ -231,6 +231,38 @@ def render_table(title: str, rows: Sequence[Mapping[str, str]]) -> str:
     return "\n".join(lines)
 
 
+# --- one verification from many runs ------------------------------------------------
+
+def _by_check(items: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(str(i.get("platform", "")), str(i["python"])): dict(i) for i in items or []}
+
+
+def merge_verification(old: Mapping[str, Any] | None,
+                       new: Mapping[str, Any]) -> dict[str, Any]:
+    """One verification of an index from several runs: one Python per nox session, one runner
+    per CI job. Checks are keyed by (platform, Python), the newer one wins; a run against
+    another URL or other files starts over."""
+    if not old or old.get("url") != new.get("url") or old.get("files") != new.get("files"):
+        return dict(new)
+    pythons = {**_by_check(old.get("pythons")), **_by_check(new.get("pythons"))}
+    platforms = {**_by_check(old.get("platforms")), **_by_check(new.get("platforms"))}
+    problems = sorted({*old.get("pin_problems", []), *new.get("pin_problems", [])})
+    merged = {**old, **new, "pythons": list(pythons.values()),
+              "platforms": list(platforms.values()), "pin_problems": problems,
+              "waited": old.get("waited") if old.get("waited") is not None
+              else new.get("waited")}
+    checks = [*pythons.values(), *platforms.values()]
+    merged["ok"] = bool(checks) and all(c.get("ok") for c in checks) and not problems
+    return merged
+
+
+def installed_ok(verification: Mapping[str, Any], platform: str, python: str) -> bool:
+    """That Python passed install-back on that platform in this verification."""
+    check = _by_check(verification.get("pythons")).get((platform, python))
+    return bool(check and check.get("ok"))
+
+
+
 # --- file locking ---------------------------------------------------------------------------
 
 def replace_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,

@@ -95,3 +95,27 @@ def find_all(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[
                 "optional-pythons to skip it"
             )
     return found
+
+
+_BASE = "import sys; print(getattr(sys, '_base_executable', sys.executable)); " \
+        "print(*sys.version_info[:3], sep='.')"
+
+
+def resolved(wanted: str, path: Path) -> Interpreter:
+    """The interpreter nox resolved for a session parametrized with `wanted`, given the python
+    of the (reused, empty) environment nox made with it: the base interpreter behind it, so
+    install-back environments are made from the real one (Windows venvs hold a launcher)."""
+    try:
+        out = subprocess.run([str(path), "-c", _BASE], capture_output=True, text=True,
+                             timeout=30, check=False)
+    except OSError as exc:
+        raise InstallError(f"{path}: the interpreter nox found for Python {wanted} does not "
+                           f"run ({exc.strerror or exc})") from None
+    lines = out.stdout.split()
+    if out.returncode != 0 or len(lines) < 2:
+        raise InstallError(f"{path}: the interpreter nox found for Python {wanted} does not "
+                           "answer")
+    base, version = Path(lines[0]), lines[1]
+    if version.rsplit(".", 1)[0] != wanted:
+        raise InstallError(f"{path} is Python {version}, not {wanted}")
+    return Interpreter(wanted, base if base.is_file() else path, version)
