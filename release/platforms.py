@@ -221,7 +221,8 @@ def render_table(title: str, rows: Sequence[Mapping[str, str]]) -> str:
     by = {(r["platform"], r["python"]): r for r in rows}
     width = max([len("platform"), *map(len, platforms)]) + 2
     col = max(len(INSTALLED), len(RESOLVED)) + 2
-    lines = [title, "  " + "platform".ljust(width) + "".join(v.ljust(col) for v in versions)]
+    lines = [title, ("  " + "platform".ljust(width)
+                     + "".join(v.ljust(col) for v in versions)).rstrip()]
     for name in platforms:
         lines.append(("  " + name.ljust(width) + "".join(
             by[(name, v)]["check"].ljust(col) for v in versions)).rstrip())

@@ -110,7 +110,9 @@ def _release_for(argv: Sequence[str], prog: str, description: str, python: str |
     parser = _parser(prog, description)
     parser.add_argument("--dist", type=Path, default=None,
                         help="where nox -s build put <train>-<version>/ (default: <repo>/dist)")
-    parser.add_argument("--python", action="append", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--python", action="append", default=None,
+                        help="install-back interpreter when called outside nox (repeatable; "
+                             "default: config pythons); under nox: nox -s SESSION -p 3.12")
     parser.add_argument("--platform", action="append", default=None,
                         help="foreign platform to resolve for (repeatable; default: config)")
     parser.add_argument("--no-wait", action="store_true",
@@ -124,19 +126,21 @@ def _release_for(argv: Sequence[str], prog: str, description: str, python: str |
                             help="upload and wait until the index shows every file, no "
                                  "install-back (CI: verify jobs per runner and Python follow)")
     args = parser.parse_args(argv)
-    if args.python:
-        raise ReleaseError(f"--python is nox's own option now: nox -s {prog} -p "
-                           f"{args.python[0]} (nox -l lists {prog}-<python> sessions)")
+    if args.python and python:
+        raise ReleaseError(f"this session runs on Python {python} (nox -s {prog}-{python}); "
+                           f"choose Pythons with nox itself: nox -s {prog} -p "
+                           f"{args.python[0]}")
     config = load(args.repo or os.environ.get("RELEASE_REPO") or ".")
     trains = select_trains(config, args.train)
     found = scan(config, trains)
+    upload_only = getattr(args, "upload_only", False)
+    nox_given = bool(python and interpreter)
+    # Under nox: the one interpreter nox resolved for this session; called directly (tests,
+    # scripts): --python, else every configured Python.
     release = assemble(config, trains, {t.name: train_version(found, t).text for t in trains},
-                       [], args.platform)
-    if not getattr(args, "upload_only", False):
-        if not (python and interpreter):
-            raise ReleaseError(f"{prog} installs back on the Python nox gives it: run it "
-                               f"through nox (nox -s {prog}, or nox -s {prog} -p 3.12)")
-        release.pythons = [resolved(python, Path(interpreter))]
+                       [] if upload_only or nox_given else args.python, args.platform)
+    if nox_given and not upload_only:
+        release.pythons = [resolved(str(python), Path(str(interpreter)))]
     release.dist_dir = (args.dist or config.root / "dist").resolve()
     release.wait, release.deadline = not args.no_wait, args.wait
     return release, args
