@@ -146,10 +146,13 @@ def failure_reason(output: str) -> str:
     text = " ".join(line for line in lines if line)
     match = re.search(r"Because (.+?)(?:, we can conclude|$)", text)
     if match:
-        reason = match.group(1)
+        clause = match.group(1)
         reason = re.split(r" and you require | and (?=[\w.-]+(?:==|>=|<=|~=)\S* depends on)",
-                          reason)[0]
-        return _shorten(reason.strip().rstrip("."))
+                          clause)[0].strip().rstrip(".")
+        required = re.search(r" and you require (.+?)(?:,|$)", clause)
+        if required and required.group(1) not in reason:
+            reason += f" (required: {required.group(1)})"
+        return _shorten(reason)
     for line in lines:
         if line and not line.lower().startswith(("no solution found", "resolved ", "using ")):
             return _shorten(line.removeprefix("error: "))
