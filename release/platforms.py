@@ -106,7 +106,7 @@ class Host:
         return "linux"
 
 
-def _family(name: str) -> str:
+def platform_family(name: str) -> str:
     """The OS family of a uv --python-platform name."""
     lowered = name.lower()
     if "windows" in lowered:
@@ -127,7 +127,7 @@ def host_platform(configured: Iterable[str], host: Host | None = None) -> str:
     row); else a name of our own, `linux-x86_64`, `windows-x86_64`, `macos-aarch64`."""
     host = host or Host.current()
     for name in configured:
-        if _family(name) == host.family and _arch(name) in (None, host.arch):
+        if platform_family(name) == host.family and _arch(name) in (None, host.arch):
             if host.family == "linux" and "musl" in name.lower():
                 continue  # a glibc machine does not stand for musllinux
             return name
