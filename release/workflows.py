@@ -3,15 +3,19 @@
 `invoke init-ci` writes two workflows into a repository, computed from its release config:
 
 - `release-candidate.yml`: a pre-release tag (`a`, `b`, `rc`) of any python train builds once,
-  then uploads to TestPyPI and installs back on each configured Python (a matrix);
-- `release.yml`: a final or `.postN` tag does the same, then uploads to PyPI with trusted
-  publishing (an `id-token: write` job in the `pypi` environment) and installs back from PyPI
-  on each Python.
+  uploads to TestPyPI once, then installs back on every runner (ubuntu, plus Windows and macOS
+  when the configured platforms name them) x configured Python, and merges the records into
+  the platform report;
+- `release.yml`: a final or `.postN` tag does the same, then uploads to PyPI once (after every
+  TestPyPI job passed, their records merged) and installs back from PyPI on the same matrix.
 
-Both start with `release-train check --tag` (the tag names the version every file carries),
-build the files once and hand them to later jobs as an artifact, so what is verified and
-published is byte for byte what was built; the release records travel with them, so the PyPI
-job sees that TestPyPI verified these very files (the sessions' own production rule).
+Each index has exactly one uploading job, the only one holding `id-token: write` (trusted
+publishing, in the index's environment): `nox -s testpypi-3.13 -- --upload-only`. Verify jobs
+run `nox -s verify-<python>`, the session contributors run locally, and never upload. The
+build job's files travel as an artifact, so what is verified and published is byte for byte
+what was built; the release records travel with them, each job keeps its own, and `nox -s
+report -- --merge DIR` merges them (before the PyPI upload: the sessions' own production rule
+reads that TestPyPI verified these very files).
 
 Workflows are produced as Python data and written by a small YAML emitter (PyYAML is not a
 dependency): every string that could be read as anything but a string is quoted, so the text
