@@ -48,6 +48,7 @@ from .errors import BuildError
 from .git import clean_worktree, git, require_repo, rev
 from .locations import scan
 from .lockfile import uv_binary
+from .platforms import replace_file, venv_python
 from .proc import CommandError, run
 from .secrets import SECRET_VARIABLES, redact
 
@@ -128,8 +129,9 @@ class Manifest:
     def write(self) -> Path:
         """Write manifest.json beside the files (atomically: readers never see half)."""
         tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8",
+                       newline="\n")  # the same bytes on every OS
+        replace_file(tmp, self.path)
         return self.path
 
     @classmethod
@@ -256,7 +258,7 @@ class BuildEnv:
 
     @property
     def python(self) -> Path:
-        return self.path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        return Path(venv_python(self.path))
 
 
 def clean_env(**extra: str) -> dict[str, str]:

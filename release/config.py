@@ -460,3 +460,17 @@ def load(root: Path | str) -> Config:
 
 def branch_allowed(config: Config, branch: str) -> bool:
     return any(fnmatch.fnmatchcase(branch, pattern) for pattern in config.branches)
+
+
+def configured_pythons(root: Path | str) -> tuple[str, ...]:
+    """`pythons` of the repository at root, read without validating the rest (nox asks while
+    it loads the noxfile, before any session runs: a broken config is reported by the session
+    itself); the defaults when there is no configuration or it cannot be read."""
+    try:
+        _, _, table = _read_table(Path(root))
+    except (ConfigError, OSError):
+        return DEFAULT_PYTHONS
+    pythons = table.get("pythons")
+    if isinstance(pythons, list) and pythons and all(isinstance(p, str) for p in pythons):
+        return tuple(pythons)
+    return DEFAULT_PYTHONS

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ReleaseError
+from .platforms import replace_file
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def write_atomic(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        replace_file(tmp, path)  # retried while Windows holds it open
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

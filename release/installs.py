@@ -30,6 +30,13 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .errors import InstallError
 from .lockfile import uv_binary
+from .platforms import (
+    failure_reason,
+    host_platform,
+    record_path_parts,
+    script_name,
+    venv_python,
+)
 from .proc import CommandError, run
 from .pythons import Interpreter
 from .secrets import SECRET_VARIABLES
@@ -92,6 +99,8 @@ class PythonResult:
     packages: dict[str, str] = field(default_factory=dict)  # name -> "ok" or the failure
     error: str = ""
     environment: str = ""  # the environment's python, kept until the caller's workdir goes
+    platform: str = ""  # the configured platform name of the machine it ran on
+    reason: str = ""  # one line: the requirement that could not be met, or what failed
 
 
 def clean_env() -> dict[str, str]:
@@ -125,7 +134,7 @@ def fresh_environment(python: Interpreter, workdir: Path) -> Iterator[Path]:
     env_dir = Path(tempfile.mkdtemp(prefix=f"py{python.wanted}-", dir=workdir))
     run([uv_binary(), "venv", "--no-config", "--quiet", "--python", str(python.path),
          str(env_dir)], env=clean_env(), timeout=120)
-    yield env_dir / "bin" / "python"
+    yield Path(venv_python(env_dir))
 
 
 def _b64_sha256(path: Path) -> str:
@@ -177,11 +186,12 @@ def prove_installed(python: Path, wheels: Sequence[Wheel]) -> dict[str, str]:
                 installed[row[0]] = row
         wrong = []
         for rel, digest in wheel.record.items():
-            if rel.split("/")[-1] in INSTALLER_FILES and ".dist-info/" in rel:
+            parts = record_path_parts(rel)
+            if parts[-1] in INSTALLER_FILES and parts[0].endswith(".dist-info"):
                 continue
             if ".data/scripts/" in rel:
                 continue  # scripts are rewritten on install (shebang)
-            on_disk = purelib / rel
+            on_disk = purelib.joinpath(*parts)
             if not on_disk.is_file() or _b64_sha256(on_disk) != digest:
                 wrong.append(rel)
         result[wheel.name] = "ok" if not wrong else \
@@ -208,13 +218,14 @@ _SCRIPTS = """
 import contextlib, importlib.metadata as md, io, json, os, sys
 wanted = set(sys.argv[1:])
 bindir = os.path.dirname(sys.executable)
+suffix = ".exe" if os.name == "nt" else ""  # installers write name.exe launchers on Windows
 failures = {}
 seen = set()
 for ep in md.entry_points(group="console_scripts"):
     if ep.name not in wanted or ep.name in seen:
         continue
     seen.add(ep.name)
-    if not os.access(os.path.join(bindir, ep.name), os.X_OK):
+    if not os.access(os.path.join(bindir, ep.name + suffix), os.X_OK):
         failures[ep.name] = "no executable wrapper installed"
         continue
     sys.argv = [ep.name, "--help"]
@@ -249,12 +260,12 @@ def smoke(python: Path, wheels: Sequence[Wheel], commands: Sequence[Sequence[str
             if broken:
                 result[wheel.name] = f"smoke failed: {broken[0]}"
         owner = next(w.name for w in wheels if scripts[0] in w.scripts)
-        jobs = [(owner, [str(python.parent / scripts[0]), "--help"])]
+        jobs = [(owner, [str(python.parent / script_name(scripts[0])), "--help"])]
     else:
         jobs = []
     for command in commands:
-        head = str(python.parent / command[0]) if (python.parent / command[0]).exists() \
-            else command[0]
+        local = python.parent / script_name(command[0])
+        head = str(local) if local.exists() else command[0]
         jobs.append((" ".join(command), [head, *command[1:]]))
     for name, argv in jobs:
         try:
@@ -268,12 +279,13 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
                  workdir: Path, *, no_deps: bool = False,
                  cache_dir: Path | None = None,
                  smoke_commands: Sequence[Sequence[str]] = (),
-                 find_links: Sequence[str] = ()) -> PythonResult:
+                 find_links: Sequence[str] = (),
+                 platforms: Sequence[str] = ()) -> PythonResult:
     """Install name==version of every wheel from indexes[0] (the target; later indexes only
     for what it lacks) on `python`, prove the files are the built ones, then smoke-test."""
     started = time.monotonic()
     result = PythonResult(python.wanted, str(python.path), ok=False, seconds=0.0,
-                          version=python.version)
+                          version=python.version, platform=host_platform(platforms))
     cache = cache_dir or workdir / "uv-cache"
     try:
         with fresh_environment(python, workdir) as env_python:
@@ -294,9 +306,10 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
             result.ok = all(v == "ok" for v in result.packages.values())
             if not result.ok:
                 bad = [f"{k}: {v}" for k, v in result.packages.items() if v != "ok"]
-                result.error = bad[0]
+                result.error = result.reason = bad[0]
     except CommandError as exc:
         result.error = install_failure(exc, [f"{w.name}=={w.version}" for w in wheels])
+        result.reason = failure_reason(exc.output)
     result.seconds = time.monotonic() - started
     return result
 
@@ -336,8 +349,7 @@ def resolve_for_platform(platform: str, python_version: str, requirements: Seque
         pins = [line.strip() for line in proc.stdout.splitlines()
                 if line.strip() and not line.startswith("#")]
         return PlatformResult(platform, python_version, True, f"{len(pins)} packages resolved")
-    reason = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-    detail = " ".join(reason[:3])[:300] or f"uv exited {proc.returncode}"
+    detail = failure_reason(proc.stderr) if proc.stderr.strip() else f"uv exited {proc.returncode}"
     return PlatformResult(platform, python_version, False, detail)
 
 

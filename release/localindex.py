@@ -28,6 +28,7 @@ import requests
 from packaging.utils import canonicalize_name
 
 from .errors import IndexServerError, ReleaseError
+from .platforms import executable_name
 from .proc import run
 from .secrets import redact, register
 
@@ -379,7 +380,7 @@ class _PortTaken(Exception):
 
 def _bin(name: str) -> Path:
     """devpi's commands from the environment that runs us, not whatever PATH finds first."""
-    path = Path(sys.executable).parent / name
+    path = Path(sys.executable).parent / executable_name(name)  # name.exe on Windows
     if not path.exists():
         raise IndexServerError(f"{path} not found: install devpi-server in this environment")
     return path

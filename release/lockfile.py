@@ -14,6 +14,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from .errors import ReleaseError
+from .platforms import executable_name
 from .spots import Spot, read, span_spot
 
 LOCK = Path("uv.lock")
@@ -30,7 +31,7 @@ def uv_binary() -> str:
         return str(find_uv_bin())
     except (ImportError, FileNotFoundError):
         pass
-    beside = Path(sys.executable).parent / "uv"
+    beside = Path(sys.executable).parent / executable_name("uv")  # uv.exe on Windows
     found = str(beside) if beside.exists() else shutil.which("uv")
     if not found:
         raise ReleaseError("uv is not installed (pip install uv)")

@@ -27,13 +27,20 @@ from .crosspins import Sources, cross_train_pins, locate, package_trains
 from .endpoints import Endpoint, endpoint
 from .errors import ReleaseError
 from .locations import scan
+from .platforms import host_platform, installed_ok, merge_verification
 from .preflight import preflight
 from .pythons import Interpreter, find_all
 from .record import Record, all_records
 from .record import load as load_record
 from .tagging import push_release, tag_release
 from .uploads import upload
-from .verify import Report, require, verify, wheels_of
+from .verify import (
+    Report,
+    platform_report,
+    require,
+    verify,
+    wheels_of,
+)
 from .versions import bump
 
 Say = Callable[[str], None]
@@ -393,35 +400,102 @@ def install_sources(release: Release, target: Endpoint, fallbacks: Sequence[str]
     return locate(pins, target, None if target.production else release.pypi, fallbacks)
 
 
+def _verification(release: Release, target: Endpoint) -> dict[str, Any]:
+    """What the records show verified on the target's URL so far (any train's record: the
+    stage writes the same verification into each)."""
+    for train in release.python_trains:
+        found = release.records[train.name].data.get("verifications", {}).get(target.name)
+        if found and found.get("url") == target.where_simple:
+            return dict(found)
+    return {}
+
+
+def _files(release: Release) -> list[str]:
+    return sorted(a["sha256"] for t in release.python_trains
+                  for a in release.records[t.name].data.get("artifacts", []))
+
+
+def verified_before(release: Release, target: Endpoint) -> bool:
+    """Every Python of this run already passed install-back on this machine's platform
+    against the target URL, with these files: one session per Python (`nox -s testpypi`
+    runs testpypi-3.11, -3.12, ...) never redoes another's work."""
+    done = all(release.records[t.name].done(f"{target.name}-verify", target.where_simple)
+               for t in release.python_trains)
+    seen = _verification(release, target)
+    here = host_platform(release.platforms)
+    return done and bool(release.pythons) and seen.get("files") == _files(release) and all(
+        installed_ok(seen, here, p.wanted) for p in release.pythons)
+
+
+def platform_report_of(release: Release, target: Endpoint) -> str:
+    """The platform x Python table of everything the records show verified on the target."""
+    return platform_report(target.name, _verification(release, target), release.platforms,
+                           release.config.pythons)
+
+
 def stage_verify(release: Release, target: Endpoint, fallbacks: Sequence[str],
                  rerun: bool = False) -> Report:
     name = f"{target.name}-verify"
     holder: list[Report] = []
+    if not rerun and verified_before(release, target):
+        release.say(f"== {name}: done before on {target.where_simple} for Python "
+                    + ", ".join(p.wanted for p in release.pythons) + ", skipped")
+        return Report(target.name, [])
+    before = _verification(release, target)
+    # One wait per index and set of files: a later session (another Python) finds them shown.
+    seen = before.get("files") == _files(release) and before.get("waited") is not None
 
     def body(out: dict[str, dict[str, Any]]) -> None:
         manifests = release.manifests()
         sources = install_sources(release, target, fallbacks, manifests)
         report = verify(manifests, target, sources.indexes[1:], release.pythons,
-                        release.platforms, production=target.production, wait=release.wait,
-                        deadline=release.deadline, say=release.say,
-                        find_links=sources.find_links)
+                        release.platforms, production=target.production,
+                        wait=release.wait and not seen, deadline=release.deadline,
+                        say=release.say, find_links=sources.find_links)
         holder.append(report)
         release.say(report.table())
+        now = {**report.to_json(), "url": target.where_simple, "files": _files(release)}
+        merged = merge_verification(before, now)
         for manifest in manifests:
             record = release.records[manifest.train]
             verifications = dict(record.data.get("verifications", {}))
-            verifications[target.name] = {**report.to_json(), "url": target.where_simple}
+            verifications[target.name] = merged
             record.set("verifications", verifications)
             indexes = dict(record.data.get("indexes", {}))
             indexes[target.name] = target.where_simple
             record.set("indexes", indexes)
-            out[manifest.train] = {"ok": report.ok,
+            out[manifest.train] = {"ok": merged["ok"],
                                    "sha256": sorted(a.sha256 for a in manifest.artifacts)}
+        release.say(platform_report_of(release, target))
         require(report)
     _stage(release, name, {t.name: {"index": target.where_simple}
-                           for t in release.python_trains}, body, rerun,
+                           for t in release.python_trains}, body, rerun=True,
            where=target.where_simple)
     return holder[0] if holder else Report(target.name, [])
+
+
+def stage_visible(release: Release, target: Endpoint) -> float:
+    """Wait once until the target shows every file of the release (the uploading CI job, so
+    verify jobs on other runners need not); the record keeps it for the sessions after."""
+    from .verify import expected_files
+    from .visibility import wait_until_visible
+
+    before = _verification(release, target)
+    if before.get("files") == _files(release) and before.get("waited") is not None:
+        return float(before["waited"])
+    with target.client() as client:
+        waited = wait_until_visible(client, expected_files(release.manifests()),
+                                    deadline=release.deadline, say=release.say)
+    now = {"index": target.name, "url": target.where_simple, "files": _files(release),
+           "releases": [f"{t.name} {release.versions[t.name]}" for t in release.python_trains],
+           "waited": waited, "pythons": [], "platforms": [], "pin_problems": [], "ok": False}
+    merged = merge_verification(before, now)
+    for train in release.python_trains:
+        record = release.records[train.name]
+        record.set("verifications", {**record.data.get("verifications", {}),
+                                     target.name: merged})
+    release.say(f"{target.name}: every file visible after {waited:.1f} s")
+    return waited
 
 
 def stage_downstream(release: Release) -> list[str]:
@@ -556,7 +630,8 @@ def assemble(config: Config, trains: Sequence[Train], versions: dict[str, str],
         config=config, trains=list(trains), versions=versions,
         records={t.name: load_record(config.root, t.name, versions[t.name]) for t in trains},
         testpypi=endpoint(config, "testpypi"), pypi=endpoint(config, "pypi"), fallbacks=[],
-        pythons=find_all(tuple(pythons or config.pythons), config.optional_pythons),
+        pythons=find_all(tuple(config.pythons if pythons is None else pythons),
+                         config.optional_pythons),
         platforms=list(platforms if platforms is not None else config.platforms), say=say)
 
 

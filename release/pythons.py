@@ -16,6 +16,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from .errors import InstallError
+from .platforms import interpreter_names, is_windows, pyenv_interpreter
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def _pyenv_versions(wanted: str) -> list[Path]:
             return Version("0")
 
     versions = sorted((pyenv_root / "versions").glob(f"{wanted}*"), key=key, reverse=True)
-    return [v / "bin" / f"python{wanted}" for v in versions
+    return [Path(pyenv_interpreter(v, wanted)) for v in versions
             if re.fullmatch(re.escape(wanted) + r"(\.\d+)*", v.name)]
 
 
@@ -57,10 +58,11 @@ def _candidates(wanted: str) -> list[Path]:
         if directory and "shims" in Path(directory).parts:
             found += _pyenv_versions(wanted)
         elif directory:
-            found.append(Path(directory) / f"python{wanted}")
+            found += [Path(directory) / name for name in interpreter_names(wanted)]
     found += _pyenv_versions(wanted)
-    for base in ("/usr/local/bin", "/usr/bin"):
-        found.append(Path(base) / f"python{wanted}")
+    if not is_windows():
+        for base in ("/usr/local/bin", "/usr/bin"):
+            found.append(Path(base) / f"python{wanted}")
     return found
 
 
@@ -93,3 +95,27 @@ def find_all(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[
                 "optional-pythons to skip it"
             )
     return found
+
+
+_BASE = "import sys; print(getattr(sys, '_base_executable', sys.executable)); " \
+        "print(*sys.version_info[:3], sep='.')"
+
+
+def resolved(wanted: str, path: Path) -> Interpreter:
+    """The interpreter nox resolved for a session parametrized with `wanted`, given the python
+    of the (reused, empty) environment nox made with it: the base interpreter behind it, so
+    install-back environments are made from the real one (Windows venvs hold a launcher)."""
+    try:
+        out = subprocess.run([str(path), "-c", _BASE], capture_output=True, text=True,
+                             timeout=30, check=False)
+    except OSError as exc:
+        raise InstallError(f"{path}: the interpreter nox found for Python {wanted} does not "
+                           f"run ({exc.strerror or exc})") from None
+    lines = out.stdout.split()
+    if out.returncode != 0 or len(lines) < 2:
+        raise InstallError(f"{path}: the interpreter nox found for Python {wanted} does not "
+                           "answer")
+    base, version = Path(lines[0]), lines[1]
+    if version.rsplit(".", 1)[0] != wanted:
+        raise InstallError(f"{path} is Python {version}, not {wanted}")
+    return Interpreter(wanted, base if base.is_file() else path, version)

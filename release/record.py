@@ -13,13 +13,14 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ReleaseError
+from .platforms import merge_verification, replace_file
 from .secrets import redact
 
 DIRECTORY = ".release"
@@ -162,11 +163,11 @@ class Record:
         try:
             private_dir(self.root)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            replace_file(tmp, self.path)  # retried while Windows holds it open
         except BaseException as exc:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
@@ -213,3 +214,53 @@ def all_records(root: Path) -> list[Record]:
         data = _read(path)
         found.append(Record(root, str(data["train"]), str(data["version"]), data))
     return sorted(found, key=lambda r: str(r.data.get("created", "")))
+
+
+def _merge_steps(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """A step finished in either record is finished; two finished ones keep the later."""
+    merged = dict(mine)
+    for name, step in theirs.items():
+        have = merged.get(name)
+        if have is None or (step.get("status") == "done" and (
+                have.get("status") != "done"
+                or str(step.get("finished", "")) > str(have.get("finished", "")))):
+            merged[name] = step
+    return merged
+
+
+def merge_data(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """One train's record from two jobs' copies of it (CI: one job per runner and Python).
+    Both must hold the same files; verifications of an index merge check by check."""
+    if mine.get("artifacts") and theirs.get("artifacts") \
+            and mine["artifacts"] != theirs["artifacts"]:
+        raise ReleaseError(f"release records of {mine.get('train')} {mine.get('version')} "
+                           "hold different files: they are not copies of one release")
+    merged = {**theirs, **mine}
+    merged["steps"] = _merge_steps(mine.get("steps", {}), theirs.get("steps", {}))
+    verifications = dict(mine.get("verifications", {}))
+    for index, seen in theirs.get("verifications", {}).items():
+        verifications[index] = merge_verification(verifications.get(index), seen) \
+            if index in verifications else seen
+    merged["verifications"] = verifications
+    for name, step in merged["steps"].items():  # a verify step says what the merge says
+        index = name.removesuffix("-verify")
+        if name.endswith("-verify") and step.get("status") == "done" \
+                and index in verifications:
+            step["outputs"] = {**step.get("outputs", {}), "ok": verifications[index]["ok"]}
+    return merged
+
+
+def merge_records(root: Path, sources: Sequence[Path]) -> list[str]:
+    """Merge every release record found under the source directories into root's; returns
+    what was merged, one line per file."""
+    lines = []
+    for source in sources:
+        if not source.is_dir():
+            raise ReleaseError(f"{source}: no such directory of release records")
+        for path in sorted(source.rglob("*.json")):
+            data = _read(path)
+            record = load(root, str(data["train"]), str(data["version"]))
+            record.data = merge_data(record.data, data) if record.data else data
+            record.save()
+            lines.append(f"merged {path} into {record.path}")
+    return lines

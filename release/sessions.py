@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from .errors import ReleaseError
 from .secrets import redact
 
 if TYPE_CHECKING:
+    from .endpoints import Endpoint
     from .pipeline import Release
 
 
@@ -35,15 +37,18 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def guarded(func: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], int]:
+Session = Callable[..., int]
+
+
+def guarded(func: Session) -> Session:
     """Expected failures print one redacted line and return 1; no tracebacks."""
 
-    def wrapper(argv: Sequence[str]) -> int:
+    def wrapper(argv: Sequence[str], **nox_given: str) -> int:
         # nox logs at debug level; our command lines are for RELEASE_DEBUG=1 only, and so
         # are urllib3's retry warnings and library warnings (logs.configure).
         logs.configure()
         try:
-            code = func(argv)
+            code = int(func(argv, **nox_given))
             sys.stdout.flush()
             return code
         except ReleaseError as exc:
@@ -108,80 +113,164 @@ def build(argv: Sequence[str]) -> int:
     return 0
 
 
-def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
-    """Parse the options the index sessions share and assemble a Release of current versions."""
+def _release_for(argv: Sequence[str], prog: str, description: str, python: str | None,
+                 interpreter: str | None, upload: bool = False
+                 ) -> tuple[Release, argparse.Namespace]:
+    """Parse the options the index sessions share and assemble a Release of current versions,
+    verified on `python`: the Python nox parametrized this session with (verify-3.12)."""
     from .check import train_version
     from .config import load
     from .locations import scan
     from .pipeline import assemble, select_trains
+    from .pythons import resolved
 
     parser = _parser(prog, description)
     parser.add_argument("--dist", type=Path, default=None,
                         help="where nox -s build put <train>-<version>/ (default: <repo>/dist)")
     parser.add_argument("--python", action="append", default=None,
-                        help="install-back interpreter (repeatable; default: config pythons)")
+                        help="install-back interpreter when called outside nox (repeatable; "
+                             "default: config pythons); under nox: nox -s SESSION -p 3.12")
     parser.add_argument("--platform", action="append", default=None,
                         help="foreign platform to resolve for (repeatable; default: config)")
     parser.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
                         help="seconds to wait for the index to show every file (default 600; "
                              "0: do not wait)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the platform x Python table as JSON to PATH")
+    if upload:
+        parser.add_argument("--upload-only", action="store_true",
+                            help="upload and wait until the index shows every file, no "
+                                 "install-back (CI: verify jobs per runner and Python follow)")
     args = parser.parse_args(argv)
+    if args.python and python:
+        raise ReleaseError(f"this session runs on Python {python} (nox -s {prog}-{python}); "
+                           f"choose Pythons with nox itself: nox -s {prog} -p "
+                           f"{args.python[0]}")
     config = load(args.repo or os.environ.get("RELEASE_REPO") or ".")
     trains = select_trains(config, args.train)
     found = scan(config, trains)
+    upload_only = getattr(args, "upload_only", False)
+    nox_given = bool(python and interpreter)
+    # Under nox: the one interpreter nox resolved for this session; called directly (tests,
+    # scripts): --python, else every configured Python.
     release = assemble(config, trains, {t.name: train_version(found, t).text for t in trains},
-                       args.python, args.platform)
+                       [] if upload_only or nox_given else args.python, args.platform)
+    if nox_given and not upload_only:
+        release.pythons = [resolved(str(python), Path(str(interpreter)))]
     release.dist_dir = (args.dist or config.root / "dist").resolve()
     release.wait, release.deadline = args.wait > 0, args.wait
-    return release
+    return release, args
 
 
-@guarded
-def testpypi(argv: Sequence[str]) -> int:
-    """Upload the built release to TestPyPI, wait, install back on each Python, resolve for
-    each platform; summary table. Resumable: a rerun skips what is done."""
-    from .pipeline import adopt_manifests, fallbacks_for, stage_upload, stage_verify
+def _report(release: Release, target: Endpoint, json_path: Path | None) -> None:
+    """Write the platform x Python table of the target's verification as JSON."""
+    if json_path is None:
+        return
+    from .pipeline import _verification
+    from .verify import report_rows
 
-    release = _release_for(argv, "testpypi", testpypi.__doc__ or "")
-    adopt_manifests(release)
-    stage_upload(release, release.testpypi)
-    stage_verify(release, release.testpypi, fallbacks_for(release, release.testpypi))
-    return 0
+    seen = _verification(release, target)
+    data = {"index": target.name, "url": target.where_simple,
+            "releases": seen.get("releases", []), "ok": bool(seen.get("ok")),
+            "rows": report_rows(seen, release.platforms, release.config.pythons)}
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8", newline="\n")
 
 
-@guarded
-def pypi(argv: Sequence[str]) -> int:
-    """Production: upload a final or .postN to PyPI, only from its tag and only the files that
-    passed TestPyPI install-back (same sha256); then verify it on PyPI."""
+def _index_session(argv: Sequence[str], python: str | None, interpreter: str | None,
+                   prog: str, description: str, production: bool) -> int:
     from .pipeline import (
         adopt_manifests,
         check_production_rules,
         fallbacks_for,
         stage_upload,
         stage_verify,
+        stage_visible,
     )
 
-    release = _release_for(argv, "pypi", pypi.__doc__ or "")
-    check_production_rules(release, adopt_manifests(release))
-    stage_upload(release, release.pypi)
-    stage_verify(release, release.pypi, fallbacks_for(release, release.pypi))
+    release, args = _release_for(argv, prog, description, python, interpreter, upload=True)
+    target = release.pypi if production else release.testpypi
+    manifests = adopt_manifests(release)
+    if production:
+        check_production_rules(release, manifests)
+    stage_upload(release, target)  # once: the session of the next Python finds it done
+    if args.upload_only:
+        stage_visible(release, target)
+        return 0
+    try:
+        stage_verify(release, target, fallbacks_for(release, target))
+    finally:
+        _report(release, target, args.json)
     return 0
 
 
 @guarded
-def verify(argv: Sequence[str]) -> int:
+def testpypi(argv: Sequence[str], python: str | None = None,
+             interpreter: str | None = None) -> int:
+    """Upload the built release to TestPyPI (once), wait, install back on this session's
+    Python, resolve for each platform; tables. Resumable: a rerun skips what is done."""
+    return _index_session(argv, python, interpreter, "testpypi", testpypi.__doc__ or "",
+                          production=False)
+
+
+@guarded
+def pypi(argv: Sequence[str], python: str | None = None,
+         interpreter: str | None = None) -> int:
+    """Production: upload a final or .postN to PyPI (once), only from its tag and only the
+    files that passed TestPyPI install-back (same sha256); then verify it on this Python."""
+    return _index_session(argv, python, interpreter, "pypi", pypi.__doc__ or "", production=True)
+
+
+@guarded
+def verify(argv: Sequence[str], python: str | None = None,
+           interpreter: str | None = None) -> int:
     """Verify the release on the latest index its records show it reached (PyPI after
     nox -s pypi, TestPyPI after nox -s testpypi): propagation, exact installs, bundle pins,
-    install-back on each Python, platform resolution."""
+    install-back on this session's Python, platform resolution; the platform table."""
     from .pipeline import adopt_manifests, fallbacks_for, latest_index, stage_verify
 
-    release = _release_for(argv, "verify", verify.__doc__ or "")
+    release, args = _release_for(argv, "verify", verify.__doc__ or "", python, interpreter)
     target = latest_index(release)
     print(f"verifying on {target.name} ({target.where_simple}): the latest index the release "
           "records show " + ", ".join(f"{t.name} {release.versions[t.name]}"
                                        for t in release.python_trains) + " reached")
     adopt_manifests(release)
-    stage_verify(release, target, fallbacks_for(release, target), rerun=True)
+    try:
+        stage_verify(release, target, fallbacks_for(release, target), rerun=True)
+    finally:
+        _report(release, target, args.json)
+    return 0
+
+
+@guarded
+def report(argv: Sequence[str]) -> int:
+    """Merge the release records other jobs wrote (CI: one per runner and Python) into this
+    checkout's, then print (and --json write) the platform x Python table."""
+    from .check import train_version
+    from .config import load
+    from .locations import scan
+    from .pipeline import latest_index, platform_report_of, select_trains
+    from .record import merge_records
+
+    parser = _parser("report", report.__doc__ or "")
+    parser.add_argument("--merge", type=Path, action="append", default=[], metavar="DIR",
+                        help="a directory holding release records (searched recursively; "
+                             "repeatable)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the table as JSON to PATH")
+    args = parser.parse_args(argv)
+    config = load(args.repo or os.environ.get("RELEASE_REPO") or ".")
+    for line in merge_records(config.root, args.merge):
+        print(line)
+    trains = select_trains(config, args.train)
+    found = scan(config, trains)
+    from .pipeline import assemble
+
+    release = assemble(config, trains, {t.name: train_version(found, t).text for t in trains},
+                       pythons=[], platforms=None)
+    target = latest_index(release)
+    print(platform_report_of(release, target))
+    _report(release, target, args.json)
     return 0
 
 

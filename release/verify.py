@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -29,6 +30,7 @@ from .installs import (
     install_back,
     resolve_for_platform,
 )
+from .platforms import INSTALLED, host_platform, platform_table, render_table
 from .proc import run
 from .pythons import Interpreter
 from .visibility import Expected, wait_until_visible
@@ -66,9 +68,6 @@ class Report:
             for r in self.pythons:
                 if not r.ok:
                     lines.append(f"  Python {r.python}: {r.error}")
-        for p in self.platforms:
-            lines.append(f"  platform {p.platform:24} py{p.python:6} "
-                         f"{'ok' if p.ok else 'FAIL'}  {p.detail}")
         lines += [f"  pin: {problem}" for problem in self.pin_problems]
         lines.append("  result: " + ("ok" if self.ok else "FAILED"))
         return "\n".join(lines)
@@ -76,12 +75,13 @@ class Report:
     def to_json(self) -> dict[str, object]:
         return {"index": self.index, "releases": self.releases, "waited": self.waited,
                 "ok": self.ok,
-                "pythons": [{"python": r.python, "interpreter": r.interpreter,
-                             "version": r.version, "ok": r.ok,
+                "pythons": [{"python": r.python, "platform": r.platform,
+                             "interpreter": r.interpreter, "version": r.version, "ok": r.ok,
                              "seconds": round(r.seconds, 3), "packages": r.packages,
-                             "error": r.error} for r in self.pythons],
+                             "error": r.error, "reason": r.reason} for r in self.pythons],
                 "platforms": [{"platform": p.platform, "python": p.python, "ok": p.ok,
-                               "detail": p.detail} for p in self.platforms],
+                               "detail": p.detail, "check": "resolved"}
+                              for p in self.platforms],
                 "pin_problems": self.pin_problems}
 
 
@@ -131,24 +131,31 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
         with target.client() as client:
             report.waited = wait_until_visible(client, expected_files(manifests),
                                                deadline=deadline, say=say)
-    with tempfile.TemporaryDirectory(prefix="release-verify-") as tmp:
+    # Windows may hold files of a finished environment open a moment (scanners): the
+    # temporary directory is removed as far as it can be, never failing the verification.
+    with tempfile.TemporaryDirectory(prefix="release-verify-",
+                                     ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
         cache = workdir / "uv-cache"
         for python in pythons:
             say(f"install-back on Python {python.wanted} ({python.path})")
             if production:  # every exact artifact on its own first: all of them are there
                 exact = install_back(python, wheels, indexes, workdir, no_deps=True,
-                                     cache_dir=cache)
+                                     cache_dir=cache, platforms=platforms)
                 if not exact.ok:
                     report.pythons.append(exact)
                     continue
             result = install_back(python, wheels, indexes, workdir, cache_dir=cache,
-                                  smoke_commands=smoke_commands, find_links=find_links)
+                                  smoke_commands=smoke_commands, find_links=find_links,
+                                  platforms=platforms)
             report.pythons.append(result)
         if report.pythons and all(r.ok for r in report.pythons):
             report.pin_problems = pin_problems(Path(report.pythons[0].environment), wheels)
         requirements = [f"{w.name}=={w.version}" for w in wheels]
-        jobs = [(platform, python.wanted) for platform in platforms for python in pythons]
+        # The machine we run on got a real install-back: its row needs no dry run.
+        here = host_platform(platforms)
+        jobs = [(platform, python.wanted) for platform in platforms for python in pythons
+                if platform != here]
         with ThreadPoolExecutor(max_workers=4) as pool:
             report.platforms = list(pool.map(
                 lambda job: resolve_for_platform(job[0], job[1], requirements, indexes, cache,
@@ -168,3 +175,17 @@ def require(report: Report) -> None:
         bad = next(p for p in report.platforms if not p.ok)
         raise InstallError(f"{report.index}: the release does not resolve for {bad.platform} "
                            f"on Python {bad.python}: {bad.detail}")
+
+
+def report_rows(verification: Mapping[str, Any], platforms: Sequence[str],
+                pythons: Sequence[str]) -> list[dict[str, str]]:
+    return platform_table(verification, platforms, pythons)
+
+
+def platform_report(index: str, verification: Mapping[str, Any], platforms: Sequence[str],
+                    pythons: Sequence[str]) -> str:
+    """The table platform x Python -> installed+imported / resolved only / failed."""
+    title = (f"platforms on {index} ({', '.join(verification.get('releases', []))}): "
+             f"{INSTALLED} = installed back and imported on that machine, resolved only = "
+             "uv's dry-run resolution for it")
+    return render_table(title, report_rows(verification, platforms, pythons))

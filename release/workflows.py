@@ -3,15 +3,19 @@
 `invoke init-ci` writes two workflows into a repository, computed from its release config:
 
 - `release-candidate.yml`: a pre-release tag (`a`, `b`, `rc`) of any python train builds once,
-  then uploads to TestPyPI and installs back on each configured Python (a matrix);
-- `release.yml`: a final or `.postN` tag does the same, then uploads to PyPI with trusted
-  publishing (an `id-token: write` job in the `pypi` environment) and installs back from PyPI
-  on each Python.
+  uploads to TestPyPI once, then installs back on every runner (ubuntu, plus Windows and macOS
+  when the configured platforms name them) x configured Python, and merges the records into
+  the platform report;
+- `release.yml`: a final or `.postN` tag does the same, then uploads to PyPI once (after every
+  TestPyPI job passed, their records merged) and installs back from PyPI on the same matrix.
 
-Both start with `release-train check --tag` (the tag names the version every file carries),
-build the files once and hand them to later jobs as an artifact, so what is verified and
-published is byte for byte what was built; the release records travel with them, so the PyPI
-job sees that TestPyPI verified these very files (the sessions' own production rule).
+Each index has exactly one uploading job, the only one holding `id-token: write` (trusted
+publishing, in the index's environment): `nox -s testpypi-3.13 -- --upload-only`. Verify jobs
+run `nox -s verify-<python>`, the session contributors run locally, and never upload. The
+build job's files travel as an artifact, so what is verified and published is byte for byte
+what was built; the release records travel with them, each job keeps its own, and `nox -s
+report -- --merge DIR` merges them (before the PyPI upload: the sessions' own production rule
+reads that TestPyPI verified these very files).
 
 Workflows are produced as Python data and written by a small YAML emitter (PyYAML is not a
 dependency): every string that could be read as anything but a string is quoted, so the text
@@ -32,6 +36,7 @@ from packaging.version import InvalidVersion, Version
 
 from .config import Config, Train, load
 from .errors import ReleaseError
+from .platforms import platform_family
 from .record import DIRECTORY
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
@@ -310,43 +315,106 @@ def _fetch(name: str | None = None, pattern: str | None = None,
             "with": {**given, "path": path}}
 
 
-def _index_job(config: Config, spec: str, *, session: str, needs: str, title: str,
-               publish: str | None, matrix: bool, records: str | None) -> dict[str, Any]:
-    """A job that runs one nox session on the built files (per Python when matrix).
+RUNNERS = {"linux": "ubuntu-latest", "windows": "windows-latest", "macos": "macos-latest"}
+CI_RECORDS = "ci-records"  # where a job puts other jobs' records before merging them
+REPORT = "platform-report.json"
 
-    The files come from the build job; the release records from the jobs before (`records`,
-    a download pattern), so a session sees what earlier stages verified. Each job keeps its
-    own records for the next one: the gate itself is `needs`, every matrix entry passed."""
+
+def runners(config: Config) -> list[str]:
+    """The GitHub runners verification runs on: ubuntu always (the uploading machine), then
+    Windows and macOS when a configured platform is one of them. A configured platform with
+    no runner (aarch64 Linux) gets uv's dry-run resolution, and the report says so."""
+    families = {platform_family(p) for p in config.platforms}
+    return [RUNNERS["linux"], *(RUNNERS[f] for f in ("windows", "macos") if f in families)]
+
+
+def upload_python(config: Config) -> str:
+    """The Python of the uploading job's session (`testpypi-3.13`): release-train's own when
+    it is configured, else the newest configured one (nox names sessions after them)."""
     tool = tool_python(config)
-    pythons = ["${{ matrix.python }}", tool] if matrix else [tool]
-    # Install-back runs on PYTHON only: the one this job set up (others are not on PATH).
-    run = f'nox -s {session} -- --train "$TRAIN" --python "$PYTHON"'
-    env = {"TRAIN": "${{ needs.build.outputs.train }}",
-           "PYTHON": "${{ matrix.python }}" if matrix else tool}
-    job: dict[str, Any] = {
-        "name": f"{title}, Python ${{{{ matrix.python }}}}" if matrix else title,
-        "needs": needs if needs == "build" else ["build", needs],
-        "runs-on": "ubuntu-latest",
+    return tool if tool in config.pythons else config.pythons[-1]
+
+
+def _merge(pattern: str) -> list[dict[str, Any]]:
+    """Other jobs' records, each artifact in its own directory, merged into .release/."""
+    return [{"name": f"Fetch {pattern}", "uses": DOWNLOAD_ARTIFACT,
+             "with": {"pattern": pattern, "path": CI_RECORDS}},
+            {"name": "Merge the release records (nox -s report)",
+             "run": f'nox -s report -- --train "$TRAIN" --merge {CI_RECORDS}'}]
+
+
+def _upload_job(config: Config, spec: str, *, index: str, needs: list[str], title: str,
+                records: str | None, merge: str | None) -> dict[str, Any]:
+    """The one job that uploads to an index, the only one holding `id-token: write` for it
+    (trusted publishing): upload once and wait until the index shows every file."""
+    python = upload_python(config)
+    return {
+        "name": title,
+        "needs": needs[0] if len(needs) == 1 else needs,
+        "runs-on": RUNNERS["linux"],
+        "environment": index,
+        "permissions": {"contents": "read", "id-token": "write"},
+        "env": {"TRAIN": "${{ needs.build.outputs.train }}"},
+        "steps": [
+            {"uses": CHECKOUT, "with": {"fetch-depth": 0}},
+            _setup(python, tool_python(config)),
+            _install(spec),
+            _fetch(name=BUILT),
+            *([_fetch(name=records, path=RECORDS)] if records else []),
+            *(_merge(merge) if merge else []),
+            {"name": f"nox -s {index}-{python} -- --upload-only",
+             "run": f'nox -s {index}-{python} -- --train "$TRAIN" --upload-only'},
+            _keep(f"records-{index}-upload", f"{RECORDS}/", "error"),
+        ],
     }
-    if publish:
-        job["environment"] = publish
-        job["permissions"] = {"contents": "read", "id-token": "write"}  # trusted publishing
-    if matrix:
-        job["strategy"] = {"fail-fast": False,
-                           "matrix": {"python": list(config.pythons)}}
-    job["env"] = env
-    keep = f"records-{session}" + ("-${{ matrix.python }}" if matrix else "")
-    job["steps"] = [
-        {"uses": CHECKOUT, "with": {"fetch-depth": 0}},
-        _setup(*pythons),
-        _install(spec),
-        _fetch(name=BUILT),
-        # A single uploaded directory is stored without its name: put it back in .release/.
-        *([_fetch(pattern=records, path=RECORDS)] if records else []),
-        {"name": f"nox -s {session}", "run": run},
-        _keep(keep, f"{RECORDS}/", "ignore"),
-    ]
-    return job
+
+
+def _verify_job(config: Config, spec: str, *, index: str, needs: list[str],
+                title: str) -> dict[str, Any]:
+    """Install-back on each runner and Python: the same session a contributor runs locally
+    (`nox -s verify-3.12`), on the files the build job made; never an upload, no id-token."""
+    return {
+        "name": f"{title}, ${{{{ matrix.os }}}}, Python ${{{{ matrix.python }}}}",
+        "needs": needs,
+        "runs-on": "${{ matrix.os }}",
+        "strategy": {"fail-fast": False,
+                     "matrix": {"os": runners(config), "python": list(config.pythons)}},
+        "defaults": {"run": {"shell": "bash"}},  # the same commands on Windows
+        "env": {"TRAIN": "${{ needs.build.outputs.train }}", "PYTHON": "${{ matrix.python }}"},
+        "steps": [
+            {"uses": CHECKOUT, "with": {"fetch-depth": 0}},
+            _setup("${{ matrix.python }}", tool_python(config)),
+            _install(spec),
+            _fetch(name=BUILT),
+            _fetch(name=f"records-{index}-upload", path=RECORDS),
+            {"name": "nox -s verify-$PYTHON",
+             "run": f'nox -s "verify-$PYTHON" -- --train "$TRAIN" --json {REPORT}'},
+            _keep(f"records-verify-{index}-${{{{ matrix.os }}}}-${{{{ matrix.python }}}}",
+                  f"{RECORDS}/", "error"),
+        ],
+    }
+
+
+def _report_job(config: Config, spec: str, *, index: str, needs: list[str]) -> dict[str, Any]:
+    """Every verify job's record merged: the platform x Python table of the release."""
+    return {
+        "name": "Platform report",
+        "needs": needs,
+        "if": "${{ !cancelled() }}",  # the table matters most when a cell failed
+        "runs-on": RUNNERS["linux"],
+        "env": {"TRAIN": "${{ needs.build.outputs.train }}"},
+        "steps": [
+            {"uses": CHECKOUT, "with": {"fetch-depth": 0}},
+            _setup(tool_python(config)),
+            _install(spec),
+            _fetch(name=f"records-{index}-upload", path=RECORDS),
+            {"name": f"Fetch records-verify-{index}-*", "uses": DOWNLOAD_ARTIFACT,
+             "with": {"pattern": f"records-verify-{index}-*", "path": CI_RECORDS}},
+            {"name": "nox -s report",
+             "run": f'nox -s report -- --train "$TRAIN" --merge {CI_RECORDS} --json {REPORT}'},
+            _keep("platform-report", f"{REPORT}\n{RECORDS}/\n", "error"),
+        ],
+    }
 
 
 def _workflow(name: str, tags: list[str], jobs: dict[str, Any]) -> dict[str, Any]:
@@ -361,32 +429,42 @@ def _workflow(name: str, tags: list[str], jobs: dict[str, Any]) -> dict[str, Any
 
 
 def release_candidate(config: Config, spec: str) -> dict[str, Any]:
-    """Pre-release tags: build, then TestPyPI upload and install-back per Python."""
+    """Pre-release tags: build, upload to TestPyPI once, install back per runner and Python,
+    merge the records into the platform report."""
     trains = python_trains(config)
     tags = [p for t in trains for p in tag_patterns(t, PRE_MARKERS)]
     return _workflow("release candidate", tags, {
         "build": _build_job(config, trains, spec),
-        "testpypi": _index_job(config, spec, session="testpypi", needs="build",
-                               title="TestPyPI", publish="testpypi", matrix=True,
-                               records=None),
+        "testpypi": _upload_job(config, spec, index="testpypi", needs=["build"],
+                                title="Upload to TestPyPI", records=None, merge=None),
+        "verify-testpypi": _verify_job(config, spec, index="testpypi",
+                                       needs=["build", "testpypi"],
+                                       title="Install back from TestPyPI"),
+        "report": _report_job(config, spec, index="testpypi",
+                              needs=["build", "verify-testpypi"]),
     })
 
 
 def release(config: Config, spec: str) -> dict[str, Any]:
-    """Final and .postN tags: build, TestPyPI per Python, PyPI once, then PyPI per Python."""
+    """Final and .postN tags: build; TestPyPI once, then every runner and Python; PyPI once
+    (only after all of them passed: the merged records say so), then every runner and
+    Python again; the platform report."""
     trains = python_trains(config)
     tags = [p for t in trains for p in tag_patterns(t)]
     tags += [f"!{p}" for t in trains for p in tag_patterns(t, NOT_FINAL)]
     return _workflow("release", tags, {
         "build": _build_job(config, trains, spec),
-        "testpypi": _index_job(config, spec, session="testpypi", needs="build",
-                               title="TestPyPI", publish="testpypi", matrix=True,
-                               records=None),
-        "pypi": _index_job(config, spec, session="pypi", needs="testpypi", title="PyPI",
-                           publish="pypi", matrix=False, records="records-testpypi-*"),
-        "verify": _index_job(config, spec, session="verify", needs="pypi",
-                             title="Install back from PyPI", publish=None, matrix=True,
-                             records="records-pypi"),
+        "testpypi": _upload_job(config, spec, index="testpypi", needs=["build"],
+                                title="Upload to TestPyPI", records=None, merge=None),
+        "verify-testpypi": _verify_job(config, spec, index="testpypi",
+                                       needs=["build", "testpypi"],
+                                       title="Install back from TestPyPI"),
+        "pypi": _upload_job(config, spec, index="pypi", needs=["build", "verify-testpypi"],
+                            title="Upload to PyPI", records="records-testpypi-upload",
+                            merge="records-verify-testpypi-*"),
+        "verify-pypi": _verify_job(config, spec, index="pypi", needs=["build", "pypi"],
+                                   title="Install back from PyPI"),
+        "report": _report_job(config, spec, index="pypi", needs=["build", "verify-pypi"]),
     })
 
 

@@ -299,10 +299,10 @@ def test_build_after_upload_reuses_the_uploaded_files(tmp_path: Path, cache: Pat
     is refused by name."""
     repo = small_repo(tmp_path / "repo")
     args = ["--", "--repo", str(repo)]
-    fast = ["--python", "3.11", "--platform", "windows"]
+    fast = ["--platform", "windows"]  # after the posargs; nox picks the Python: -p 3.11
     first = nox("-s", "build", *args, cache=cache, **indexes)
     assert first.returncode == 0, said(first)
-    upload = nox("-s", "testpypi", *args, *fast, cache=cache, **indexes)
+    upload = nox("-s", "testpypi", "-p", "3.11", *args, *fast, cache=cache, **indexes)
     assert upload.returncode == 0, said(upload)
     built = snapshot(repo / "dist")
     again = nox("-s", "build", *args, cache=cache, **indexes)
@@ -316,7 +316,7 @@ def test_build_after_upload_reuses_the_uploaded_files(tmp_path: Path, cache: Pat
               for f in client.files(p)}
     assert listed == {name.split("/")[-1]: hashlib.sha256(data).hexdigest()
                       for name, data in built.items() if not name.endswith(".json")}
-    rerun = nox("-s", "testpypi", *args, *fast, cache=cache, **indexes)
+    rerun = nox("-s", "testpypi", "-p", "3.11", *args, *fast, cache=cache, **indexes)
     assert rerun.returncode == 0, said(rerun)
 
     rebuild = nox("-s", "build", *args, "--rebuild", cache=cache, **indexes)

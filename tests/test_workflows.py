@@ -57,7 +57,6 @@ def test_init_ci_writes_workflows_that_actionlint_accepts(scratch: Path) -> None
     candidate = parse_yaml(rc.read_text())
     assert candidate["on"]["push"]["tags"] == [
         "v*a*", "v*b*", "v*rc*", "extensions-v*a*", "extensions-v*b*", "extensions-v*rc*"]
-    assert list(candidate["jobs"]) == ["build", "testpypi"]
     build = candidate["jobs"]["build"]
     runs = [step.get("run", "") for step in build["steps"]]
     assert 'release-train check --tag "$RELEASE_TAG"' in runs
@@ -66,26 +65,95 @@ def test_init_ci_writes_workflows_that_actionlint_accepts(scratch: Path) -> None
     case = next(r for r in runs if r.startswith("case"))
     assert case.index("extensions-v*) train=extensions") < case.index("v*) train=core")
     assert candidate["env"]["RELEASE_TAG"] == "${{ github.ref_name }}"
-    testpypi = candidate["jobs"]["testpypi"]
-    assert testpypi["needs"] == "build"
-    assert testpypi["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
-    assert testpypi["permissions"]["id-token"] == "write"
-    assert any(s.get("run", "").startswith("nox -s testpypi") for s in testpypi["steps"])
+    assert list(candidate["jobs"]) == ["build", "testpypi", "verify-testpypi", "report"]
+    assert_release_structure(candidate, ["testpypi"])
 
     release = parse_yaml(final.read_text())
     tags = release["on"]["push"]["tags"]
     assert tags[:2] == ["v*", "extensions-v*"] and "!v*rc*" in tags and "!extensions-v*a*" in tags
     assert not any("addon" in t for t in tags)  # an artifact train is not published by CI
-    assert list(release["jobs"]) == ["build", "testpypi", "pypi", "verify"]
+    assert list(release["jobs"]) == ["build", "testpypi", "verify-testpypi", "pypi",
+                                     "verify-pypi", "report"]
+    assert_release_structure(release, ["testpypi", "pypi"])
     pypi = release["jobs"]["pypi"]
-    assert pypi["environment"] == "pypi"
-    assert pypi["permissions"] == {"contents": "read", "id-token": "write"}
-    assert pypi["needs"] == ["build", "testpypi"]
-    verify = release["jobs"]["verify"]
-    assert verify["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
-    assert "permissions" not in verify  # only publishing jobs may mint an id-token
-    uses = [s.get("uses", "") for job in release["jobs"].values() for s in job["steps"]]
-    assert "actions/upload-artifact@v4" in uses and "actions/download-artifact@v4" in uses
+    assert pypi["needs"] == ["build", "verify-testpypi"]  # after every runner and Python
+    runs = [s.get("run", "") for s in pypi["steps"]]
+    merge = next(i for i, r in enumerate(runs) if r.startswith("nox -s report"))
+    upload = next(i for i, r in enumerate(runs) if r.startswith("nox -s pypi-3.13"))
+    assert merge < upload and "--merge ci-records" in runs[merge]
+    fetched = [s["with"].get("pattern") for s in pypi["steps"] if "pattern" in s.get("with", {})]
+    assert fetched == ["records-verify-testpypi-*"]
+
+
+def _uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").startswith(action)]
+
+
+def assert_release_structure(workflow: dict[str, Any], indexes: list[str]) -> None:
+    """Upload once per index (the only job with id-token: write for it), verify on every
+    runner x Python with the same nox session, built files as artifacts, records merged."""
+    jobs = workflow["jobs"]
+    for index in indexes:
+        holders = [name for name, job in jobs.items()
+                   if job.get("permissions", {}).get("id-token") == "write"
+                   and job.get("environment") == index]
+        assert holders == [index], index
+        upload = jobs[index]
+        assert upload["permissions"] == {"contents": "read", "id-token": "write"}
+        assert "strategy" not in upload and upload["runs-on"] == "ubuntu-latest"
+        runs = [s.get("run", "") for s in upload["steps"]]
+        assert f'nox -s {index}-3.13 -- --train "$TRAIN" --upload-only' in runs
+        verify = jobs[f"verify-{index}"]
+        assert "permissions" not in verify and "environment" not in verify
+        assert verify["strategy"]["matrix"] == {
+            "os": ["ubuntu-latest", "windows-latest", "macos-latest"],
+            "python": ["3.11", "3.12", "3.13"]}
+        assert verify["runs-on"] == "${{ matrix.os }}"
+        assert verify["defaults"]["run"]["shell"] == "bash"
+        assert verify["env"]["PYTHON"] == "${{ matrix.python }}"
+        runs = [s.get("run", "") for s in verify["steps"]]
+        assert [r for r in runs if r.startswith("nox")] == [
+            'nox -s "verify-$PYTHON" -- --train "$TRAIN" --json platform-report.json']
+        assert not any("--upload-only" in r or "testpypi-" in r or "pypi-" in r
+                       for r in runs)  # verify jobs never upload
+        # The hand-over: the build job's files, then the upload job's records.
+        fetched = [s["with"].get("name") for s in _uses(verify, "actions/download-artifact")]
+        assert fetched == ["built-files", f"records-{index}-upload"]
+        kept = [s["with"]["name"] for s in _uses(verify, "actions/upload-artifact")]
+        assert kept == [f"records-verify-{index}-${{{{ matrix.os }}}}-${{{{ matrix.python }}}}"]
+        assert [s["with"]["name"] for s in _uses(upload, "actions/upload-artifact")] == \
+            [f"records-{index}-upload"]
+    build = jobs["build"]
+    kept = _uses(build, "actions/upload-artifact")
+    assert [s["with"]["name"] for s in kept] == ["built-files"]
+    assert kept[0]["with"]["path"] == "dist/\n.release/\n"
+    for name, job in jobs.items():
+        if name != "build":
+            assert "built-files" in [s["with"].get("name")
+                                     for s in _uses(job, "actions/download-artifact")] \
+                or name == "report"
+    report = jobs["report"]
+    last = indexes[-1]
+    assert report["needs"] == ["build", f"verify-{last}"]
+    assert "permissions" not in report
+    runs = [s.get("run", "") for s in report["steps"]]
+    assert 'nox -s report -- --train "$TRAIN" --merge ci-records --json ' \
+        "platform-report.json" in runs
+    patterns = [s["with"].get("pattern") for s in _uses(report, "actions/download-artifact")]
+    assert f"records-verify-{last}-*" in patterns
+
+
+def test_runners_follow_the_configured_platforms(scratch: Path) -> None:
+    from release.workflows import runners
+
+    config = scratch / "pyproject.toml"
+    text = config.read_text()
+    config.write_text(text.replace('pythons = ["3.11", "3.12", "3.13"]',
+                                   'pythons = ["3.11", "3.12", "3.13"]\n'
+                                   'platforms = ["aarch64-manylinux_2_28", "windows"]'))
+    assert runners(load(scratch)) == ["ubuntu-latest", "windows-latest"]
+    config.write_text(text)
+    assert runners(load(scratch)) == ["ubuntu-latest", "windows-latest", "macos-latest"]
 
 
 def test_the_yaml_means_the_data(scratch: Path) -> None:
@@ -180,5 +248,7 @@ def test_init_ci_gives_a_repo_without_a_noxfile_the_release_sessions(tmp_path: P
     listed = subprocess.run([str(BIN / "nox"), "-l"], cwd=repo, env=env(), capture_output=True,
                             text=True)
     assert listed.returncode == 0, listed.stderr
-    for session in ("build", "testpypi", "pypi", "verify", "rehearse"):
+    for session in ("build", "report", "rehearse", *(f"{s}-{p}" for s in ("testpypi", "pypi",
+                                                                     "verify")
+                                                  for p in ("3.11", "3.12", "3.13"))):
         assert f"- {session} -> " in listed.stdout
