@@ -41,9 +41,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import config as config_module
+from . import confine
 from .check import train_version
 from .config import Config, Package, Train
 from .distdiff import explain, fix_for
+from .edits import write_atomic
 from .errors import BuildError
 from .git import clean_worktree, git, require_repo, rev
 from .locations import scan
@@ -127,9 +129,7 @@ class Manifest:
 
     def write(self) -> Path:
         """Write manifest.json beside the files (atomically: readers never see half)."""
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self.to_json(), indent=2) + "\n")
         return self.path
 
     @classmethod
@@ -274,9 +274,9 @@ def default_cache_dir() -> Path:
     """$RELEASE_TRAIN_CACHE_DIR, else the XDG cache: reused by every run on this machine."""
     chosen = os.environ.get("RELEASE_TRAIN_CACHE_DIR")
     if chosen:
-        return Path(chosen)
+        return confine.allow(Path(chosen))
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "release-train"
+    return confine.allow(Path(base) / "release-train")
 
 
 def _env_key(requires: Sequence[str]) -> str:
@@ -693,7 +693,7 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         planned, versions, at_commit = _plan(tree, wanted)
         # The index limit is never loosened, by an old commit or by an uncommitted edit.
         max_size = min(config.max_file_size, at_commit.max_file_size)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        confine.mkdir(out_dir)  # a symlinked dist/ (or a '..' in a name) is refused
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, True)
         (scratch / "one").mkdir()
@@ -722,7 +722,7 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         python = ".".join(map(str, sys.version_info[:3]))
         for train in wanted:
             version = versions[train.name]
-            final = manifest_dir(out_dir, train.name, version)
+            final = confine.check(manifest_dir(out_dir, train.name, version))
             if final.exists():
                 shutil.rmtree(final)
             os.replace(staging / f"{train.name}-{version}", final)

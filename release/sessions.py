@@ -115,7 +115,8 @@ def _release_for(argv: Sequence[str], prog: str, description: str) -> Release:
     found = scan(config, trains)
     release = assemble(config, trains, {t.name: train_version(found, t).text for t in trains},
                        args.python, args.platform)
-    release.dist_dir = (args.dist or config.root / "dist").resolve()
+    # absolute, not resolved: a symlinked <repo>/dist must still be seen (and refused) as one
+    release.dist_dir = (args.dist or config.root / "dist").absolute()
     release.wait, release.deadline = not args.no_wait, args.wait
     return release
 

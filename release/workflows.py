@@ -30,7 +30,9 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from . import confine
 from .config import Config, Train, load
+from .edits import write_atomic
 from .errors import ReleaseError
 from .record import DIRECTORY
 
@@ -344,12 +346,12 @@ def write_workflows(root: Path, *, force: bool = False, install: str | None = No
     written = []
     for rel, text in rendered.items():
         path = config.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        confine.mkdir(path.parent)
+        write_atomic(path, text)
         written.append(path)
     noxfile = config.root / "noxfile.py"
     if not noxfile.exists():  # the workflows run release-train's nox sessions
-        noxfile.write_text(NOXFILE, encoding="utf-8")
+        write_atomic(noxfile, NOXFILE)
         written.append(noxfile)
     return written
 
