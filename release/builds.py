@@ -677,7 +677,8 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
     if not wanted:
         return []
     root = config.root
-    out_dir = (out_dir if out_dir is not None else root / "dist").resolve()
+    # absolute, not resolved: a symlinked dist/ must be seen (and refused) as one
+    out_dir = (out_dir if out_dir is not None else root / "dist").absolute()
     logs = logs or out_dir / "logs"
     top = require_repo(root)
     inside = root.resolve().relative_to(top.resolve())  # the config may sit below the git root

@@ -37,7 +37,17 @@ from release.config import load
 from release.index import IndexClient
 from release.localindex import LocalDevpi, LocalIndex
 from tests.proxy import FaultProxy
-from tests.repos import BIN, EXAMPLE, ROOT, copy_example, env, git, init_repo, invoke
+from tests.repos import (
+    BIN,
+    EXAMPLE,
+    ROOT,
+    copy_example,
+    env,
+    git,
+    init_repo,
+    invoke,
+    snapshot,
+)
 from tests.test_secrets import CANARY, canary_env, canary_index, leaks
 
 DOC = ROOT / "docs" / "faults.md"
@@ -149,6 +159,42 @@ FAULTS = (
           "again", "the record as before that write (valid JSON), no temporary file; the "
           "files are on the index", "free some space and run the same command again: the "
           "files are found on the index with our sha256 and skipped, then verified"),
+    # --- issue 14: confinement, one command at a time, bounded waits, every resume path ---
+    Fault("train-name-escapes", "a train is named \"../../x/victimdir\" (finding 1)",
+          "invoke check", 2, "error: pyproject.toml: [tool.release.trains] train name "
+          "'../../x/victimdir' is not a plain name: use letters, digits, '.', '_' and '-', "
+          "starting with a letter or digit (it names files and directories)",
+          "nothing read or written outside the repository (build and notes refuse the same "
+          "config the same way)", "rename the train"),
+    Fault("symlink-out", "`.release`, `dist`, `release-notes`, `.github/workflows/release.yml` "
+          "or a planted `.<name>.tmp` is a committed symlink to somewhere outside the "
+          "repository (finding 2)", "invoke notes", 1,
+          "error: refusing to write …/.release: it leads to …/outside, outside …/repo (a "
+          "symlink or '..' on the way); release-train writes only inside the repository, its "
+          "workspace and its cache: remove that symlink (or fix the name), then run the "
+          "command again", "nothing written outside (the outside files keep their bytes); "
+          "a symlink to a file is replaced, never written through",
+          "remove the symlink, then run the same command again"),
+    Fault("second-command", "a second writing command (bump, release, build, notes, tag, "
+          "push) starts while one runs on the same repository, or a second rehearsal of one "
+          "workspace (finding 4)", "invoke bump (the second)", 1,
+          "error: another release-train command is working on the repository …: pid … "
+          "(…); wait for it to finish (or end it), then run this command again",
+          "the second command changed nothing; it waited RELEASE_LOCK_WAIT (10 s) first, so "
+          "two bumps started together run one after the other", "run it again once the first "
+          "is done"),
+    Fault("disk-full-bump", "the disk fills up after 3 files of a bump are written, and the "
+          "rollback cannot write either (finding 5)", "invoke bump --commit", 1,
+          "error: writing the version edits failed: No space left on device (…); the "
+          "rollback failed: 3 file(s) still differ from before: … (git checkout -- them)",
+          "the files named (compared byte for byte after the rollback) are bumped, the others "
+          "untouched; nothing committed; when the rollback works the line says so "
+          "(\"every file was rolled back (checked byte for byte)\")",
+          "free some space, git checkout -- the files named, bump again"),
+    Fault("large-file", "an occurrence file of 920 KB of repeated version lines (finding 11)",
+          "invoke bump --dry-run", 0, "…docs/big.txt:…",
+          "the plan lists every changed line; planning and showing it take well under a "
+          "second (linear: lines pair up one to one)", "nothing to do"),
 )
 BY_ID = {f.id: f for f in FAULTS}
 
@@ -745,6 +791,198 @@ def _disk_full_record(request: pytest.FixtureRequest) -> Seen:
     done = lab.completes()
     assert done.output.count("already on testpypi with the same sha256") == 4
     return seen
+
+
+# --- issue 14 scenarios ------------------------------------------------------------------------
+
+def _seen(out: subprocess.CompletedProcess[str]) -> Seen:
+    """The one error line of a command (or its output when it succeeded)."""
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == (1 if out.returncode else 0), out.stderr
+    return Seen(out.returncode, errors[0] if errors else out.stdout.strip(),
+                out.stdout + out.stderr)
+
+
+def _outside(tmp: Path) -> dict[Path, bytes]:
+    """Every file under tmp/outside (what must never be written), with its bytes."""
+    return {p: p.read_bytes() for p in sorted((tmp / "outside").rglob("*")) if p.is_file()}
+
+
+@scenario("train-name-escapes")
+def _train_name_escapes(request: pytest.FixtureRequest) -> Seen:
+    tmp: Path = request.getfixturevalue("tmp_path")
+    capsys: pytest.CaptureFixture[str] = request.getfixturevalue("capsys")
+    repo = copy_example(tmp / "a" / "b" / "repo")
+    victim = tmp / "a" / "x" / "victimdir-0.4.2"
+    victim.mkdir(parents=True)
+    (victim / "keep.txt").write_text("precious")
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.release.trains.extensions]",
+                                                       '[tool.release.trains."../../x/victimdir"]'))
+    git(repo, "commit", "-qam", "a train with a path for a name")
+    out = invoke("check", "--repo", str(repo), **canary_env())
+    for argv in (["notes", "--train", "../../x/victimdir"], ["status"]):
+        assert invoke(*argv, "--repo", str(repo)).returncode == 2
+    assert sessions.build(["--repo", str(repo), "--train", "../../x/victimdir"]) == 2
+    assert "is not a plain name" in capsys.readouterr().err
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
+    return _seen(out)
+
+
+@scenario("symlink-out")
+def _symlink_out(request: pytest.FixtureRequest) -> Seen:
+    tmp: Path = request.getfixturevalue("tmp_path")
+    capsys: pytest.CaptureFixture[str] = request.getfixturevalue("capsys")
+    repo = copy_example(tmp / "repo")
+    outside = tmp / "outside"
+    (outside / "dist").mkdir(parents=True)
+    (outside / "notes").mkdir()
+    (outside / "file").write_text("not yours")
+    (outside / "release.yml").write_text("not yours either")
+    before = _outside(tmp)
+    (repo / ".release").symlink_to(outside)
+    out = invoke("notes", "--train", "core", "--repo", str(repo), **canary_env())
+    (repo / ".release").unlink()
+    # dist/ (nox -s build), release-notes/ (notes --commit), a workflow file (init-ci), and
+    # a temporary name planted beside the notes: every one refused, nothing written outside.
+    (repo / "dist").symlink_to(outside / "dist")
+    (repo / "release-notes").symlink_to(outside / "notes")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "symlinks")
+    assert sessions.build(["--repo", str(repo), "--train", "core"]) == 1
+    assert "refusing to write" in capsys.readouterr().err
+    notes = invoke("notes", "--train", "core", "--commit", "--repo", str(repo))
+    assert notes.returncode == 1 and "refusing to write" in notes.stderr, notes.stderr
+    git(repo, "rm", "-q", "release-notes", "dist")
+    git(repo, "commit", "-qm", "no more symlinked dirs")
+    (repo / ".release" / "notes").mkdir(parents=True)
+    planted = repo / ".release" / "notes" / ".core-0.4.2.md.tmp"
+    planted.symlink_to(outside / "file")
+    assert invoke("notes", "--train", "core", "--repo", str(repo)).returncode == 0
+    workflows = repo / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "release.yml").symlink_to(outside / "release.yml")
+    ci = invoke("init-ci", "--force", "--repo", str(repo))
+    assert ci.returncode == 1 and "refusing to write" in ci.stderr, ci.stderr
+    assert _outside(tmp) == before
+    return _seen(out)
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from release.lock import held
+with held(Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@scenario("second-command")
+def _second_command(request: pytest.FixtureRequest) -> Seen:
+    tmp: Path = request.getfixturevalue("tmp_path")
+    repo = copy_example(tmp / "repo")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(repo), "30"], cwd=ROOT,
+                              env=env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        before = snapshot(repo)
+        out = invoke("bump", "--repo", str(repo), "--train", "core", "--part", "patch",
+                     RELEASE_LOCK_WAIT="0.5", **canary_env())
+        assert f"pid {holder.pid} " in out.stderr
+        assert snapshot(repo) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    # Two bumps started together: one after the other, both counted, the train agrees.
+    argv = [str(BIN / "invoke"), "bump", "--repo", str(repo), "--train", "core", "--part",
+            "patch"]
+    both = [subprocess.Popen(argv, cwd=ROOT, env=env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in both] == [0, 0]
+    assert invoke("check", "--repo", str(repo)).returncode == 0
+    core = repo / "packages" / "skyline-core" / "pyproject.toml"
+    assert 'version = "0.4.4"' in core.read_text()
+    return _seen(out)
+
+
+def _tree(repo: Path) -> dict[str, bytes]:
+    """The working tree's files (git's own files left out: its index keeps stat times)."""
+    return {k: v for k, v in snapshot(repo).items() if not k.startswith(".git/")}
+
+
+@scenario("disk-full-bump")
+def _disk_full_bump(request: pytest.FixtureRequest) -> Seen:
+    from release import edits
+    from release.bump import run_bump
+    from release.errors import ReleaseError
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    repo = copy_example(tmp / "repo")
+    before = _tree(repo)
+    real = edits.write_atomic
+    written: list[Path] = []
+
+    def full_after_three(path: Path, text: str) -> None:
+        if len(written) >= 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, text)
+        written.append(path)
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(edits, "write_atomic", full_after_three)
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(ReleaseError) as failed:
+        run_bump(repo, "core", "patch", None, dry_run=False, commit=True)
+    monkeypatch.undo()
+    line = f"error: {failed.value}"
+    left = [p for p in _tree(repo) if _tree(repo)[p] != before[p]]
+    assert len(left) == 3 and all(name in line for name in left), (left, line)
+    git(repo, "checkout", "--", *left)
+    assert _tree(repo) == before
+    # With room for the rollback, the line says every file is back, and it is.
+    written.clear()
+    monkeypatch.setattr(edits, "write_atomic", full_after_three)
+    with pytest.raises(ReleaseError, match=r"every file was rolled back \(checked byte"):
+        run_bump(repo, "core", "patch", None, dry_run=False, commit=True)
+    monkeypatch.undo()
+    assert _tree(repo) == before
+    assert git(repo, "log", "--oneline").count("\n") == 0  # nothing committed
+    return Seen(1, line, line)
+
+
+@scenario("large-file")
+def _large_file(request: pytest.FixtureRequest) -> Seen:
+    import time
+
+    from release.bump import describe
+    from release.edits import line_changes
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    repo = copy_example(tmp / "repo")
+    big = repo / "docs" / "big.txt"
+    big.write_text("pip install skyline-streaming==0.4.2\n" * 25_000)  # 920 KB
+    assert 900_000 < big.stat().st_size < 950_000
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        '  { path = "compose.yaml"', '  { path = "docs/big.txt", search = '
+        '"pip install skyline-streaming=={version}" },\n  { path = "compose.yaml"', 1))
+    git(repo, "commit", "-qam", "a big occurrence file")
+    config = load(repo)
+    started = time.monotonic()
+    plan = plan_change(config, config.train("core"), part="patch")
+    shown = describe(plan, True)
+    (edit,) = [e for e in plan.edits if e.path.name == "big.txt"]
+    assert len(line_changes(edit)) == 25_000
+    assert time.monotonic() - started < 1.0
+    out = invoke("bump", "--repo", str(repo), "--train", "core", "--part", "patch",
+                 "--dry-run", **canary_env())
+    assert out.returncode == 0 and "docs/big.txt" in shown
+    return Seen(0, next(ln for ln in out.stdout.splitlines() if "docs/big.txt:" in ln),
+                out.stdout + out.stderr)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
