@@ -7,6 +7,7 @@ exist at all, so it is only an extra that callers may consult.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import IndexServerError, VersionError
-from .secrets import redact
+from .secrets import public_url, redact
+from .timeouts import policy, request
 
 JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
 HTML_SIMPLE = "application/vnd.pypi.simple.v1+html"
@@ -74,17 +76,19 @@ class IndexClient:
         json_api: str | None = None,
         *,
         json_style: JsonStyle | None = None,
-        timeout: float = 15.0,
+        timeout: float | None = None,
         retries: int = 3,
         backoff: float = 0.25,
         prefer_json: bool = True,
+        name: str = "",
     ) -> None:
         self.simple_url = simple_url.rstrip("/") + "/"
         self.json_api = json_api.rstrip("/") if json_api else None
         if json_style is None and self.json_api is not None:
             json_style = "devpi" if self.simple_url == f"{self.json_api}/+simple/" else "pypi"
         self.json_style = json_style
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else policy().read
+        self.name = name or public_url(self.simple_url)
         self.retries = retries
         self.prefer_json = prefer_json
         self.session = requests.Session()
@@ -135,6 +139,13 @@ class IndexClient:
         return any(f.version is not None and Version(f.version) == wanted
                    for f in self.files(project))
 
+    def download_sha256(self, file: IndexFile) -> str:
+        """The sha256 of a listed file's bytes (for listings that give no hash)."""
+        response = self._get(file.url, {"Accept": "*/*"})
+        if response is None:
+            raise IndexServerError(redact(f"{file.url} is listed but cannot be downloaded"))
+        return hashlib.sha256(response.content).hexdigest()
+
     def find_file(self, project: str, filename: str) -> IndexFile | None:
         """The index's entry for one file name, or None when it does not list it."""
         return next((f for f in self.files(project) if f.filename == filename), None)
@@ -168,8 +179,12 @@ class IndexClient:
 
     def _get(self, url: str, headers: Mapping[str, str]) -> requests.Response | None:
         """GET with retries; None for 404/410, IndexServerError (one line) for anything else."""
+        what = "reading " + ("the JSON API " if "/+simple/" not in url and "/simple/" not in url
+                             else "the simple page ") + public_url(url)
         try:
-            response = self.session.get(url, headers=dict(headers), timeout=self.timeout)
+            response = request(self.session, "GET", url, where=f"index {self.name}",
+                               operation=what, rules=policy(read=self.timeout),
+                               headers=headers)
         except requests.RequestException as exc:
             raise IndexServerError(redact(
                 f"cannot reach the index at {url}: {_reason(exc, self.timeout)}"
@@ -236,11 +251,12 @@ def _files_from_json(response: requests.Response, url: str) -> list[IndexFile]:
         if not isinstance(entry, dict) or "filename" not in entry or "url" not in entry:
             continue
         hashes = entry.get("hashes") or {}
+        digest = hashes.get("sha256") if isinstance(hashes, dict) else None
         yanked = entry.get("yanked", False)
         files.append(_index_file(
             filename=str(entry["filename"]),
             url=urljoin(base, str(entry["url"])),
-            sha256=hashes.get("sha256") if isinstance(hashes, dict) else None,
+            sha256=digest.lower() if isinstance(digest, str) and digest else None,
             # PEP 691: a bool, or a non-empty string giving the reason (which means yanked).
             yanked=bool(yanked) if not isinstance(yanked, str) else True,
         ))
