@@ -20,7 +20,7 @@ from urllib3.util import parse_url as urllib3_parse_url
 from .config import Config
 from .errors import ConfigError, UploadError
 from .index import IndexClient
-from .secrets import public_url, register
+from .secrets import public_url, redact, register
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def parse_url(url: str, what: str) -> Url:
     in one line when another parser would see another host: a backslash, a control
     character or a space (`http://evil\\@127.0.0.1/` connects to `evil`)."""
     if any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        raise ConfigError(f"{what}: {public_url(url)!r} contains a backslash, a space or a "
+        raise ConfigError(f"{what}: {redact(url)!r} contains a backslash, a space or a "
                           "control character: write the URL plainly")
     try:
         parsed = urllib3_parse_url(url)

@@ -119,7 +119,7 @@ class IndexClient:
         # pip asks the same way: we poll for files just uploaded, so caches must revalidate.
         headers = {"Accept": ACCEPT_ANY if self.prefer_json else ACCEPT_HTML,
                    "Cache-Control": "max-age=0"}
-        response = self._get(url, headers)
+        response = self._get(url, headers, "reading the simple page")
         if response is None:
             return []
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -141,7 +141,7 @@ class IndexClient:
 
     def download_sha256(self, file: IndexFile) -> str:
         """The sha256 of a listed file's bytes (for listings that give no hash)."""
-        response = self._get(file.url, {"Accept": "*/*"})
+        response = self._get(file.url, {"Accept": "*/*"}, "downloading")
         if response is None:
             raise IndexServerError(redact(f"{file.url} is listed but cannot be downloaded"))
         return hashlib.sha256(response.content).hexdigest()
@@ -165,7 +165,8 @@ class IndexClient:
             url = f"{self.json_api}/{name}/{version}"
         else:
             url = f"{self.json_api}/{name}/{version}/json"
-        response = self._get(url, {"Accept": "application/json", "Cache-Control": "max-age=0"})
+        response = self._get(url, {"Accept": "application/json", "Cache-Control": "max-age=0"},
+                             "reading the JSON API")
         if response is None:
             return None
         document: Any = _json(response, url)
@@ -177,10 +178,10 @@ class IndexClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _get(self, url: str, headers: Mapping[str, str]) -> requests.Response | None:
+    def _get(self, url: str, headers: Mapping[str, str], operation: str = "reading"
+             ) -> requests.Response | None:
         """GET with retries; None for 404/410, IndexServerError (one line) for anything else."""
-        what = "reading " + ("the JSON API " if "/+simple/" not in url and "/simple/" not in url
-                             else "the simple page ") + public_url(url)
+        what = f"{operation} {public_url(url)}"
         try:
             response = request(self.session, "GET", url, where=f"index {self.name}",
                                operation=what, rules=policy(read=self.timeout),

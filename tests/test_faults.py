@@ -195,6 +195,28 @@ FAULTS = (
           "invoke bump --dry-run", 0, "…docs/big.txt:…",
           "the plan lists every changed line; planning and showing it take well under a "
           "second (linear: lines pair up one to one)", "nothing to do"),
+    Fault("url-backslash", "an index or API URL hides its host: `http://evil\\@127.0.0.1:1/` "
+          "(urllib3, and so requests, connects to evil) (finding 6)", "nox -s testpypi", 2,
+          "error: index testpypi: 'http://***@127.0.0.1:…/' contains a backslash, a space "
+          "or a control character: write the URL plainly", "nothing sent; the same check "
+          "guards GITHUB_API_URL", "write the URL plainly"),
+    Fault("trickle", "the simple page sends a byte every second, forever; an upload POST is "
+          "never answered (finding 7)", "nox -s testpypi", 1,
+          "error: index testpypi: reading the simple page http://127.0.0.1:…/ "
+          "gave up after 2 s (the deadline; raise it with RELEASE_DEADLINE); run the same "
+          "command again", "nothing uploaded; the upload that is never answered stops at "
+          "RELEASE_UPLOAD_DEADLINE with the same kind of line (index, operation, seconds)",
+          "run the same command again once the index answers (connect/read timeouts and "
+          "deadlines: RELEASE_CONNECT_TIMEOUT, RELEASE_READ_TIMEOUT, RELEASE_DEADLINE, "
+          "RELEASE_UPLOAD_DEADLINE)"),
+    Fault("listed-without-hash", "the index lists a file of ours without a hash, and its "
+          "bytes are not ours (finding 9)", "nox -s testpypi", 1,
+          "error: skyline_core-0.4.2-py3-none-any.whl is already on testpypi with different "
+          "content (sha256 …, ours …); published files never change: release a new version "
+          "(e.g. the next rcN or .postN). Nothing was uploaded.", "nothing uploaded (the "
+          "file was downloaded and hashed); an upper-case sha256 in PEP 691 JSON compares "
+          "equal; skyline__core and skyline-core are one name (config refuses the pair)",
+          "release a new version"),
 )
 BY_ID = {f.id: f for f in FAULTS}
 
@@ -983,6 +1005,151 @@ def _large_file(request: pytest.FixtureRequest) -> Seen:
     assert out.returncode == 0 and "docs/big.txt" in shown
     return Seen(0, next(ln for ln in out.stdout.splitlines() if "docs/big.txt:" in ln),
                 out.stdout + out.stderr)
+
+
+class _Loopback:
+    """A tiny HTTP server on 127.0.0.1 whose handler the test writes (real sockets)."""
+
+    def __init__(self, handle: Callable[[Any], None]) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                handle(self)
+
+            do_POST = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Quiet(http.server.ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # the client hung up on a trickle: expected
+
+        self.server = Quiet(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@scenario("url-backslash")
+def _url_backslash(request: pytest.FixtureRequest) -> Seen:
+    import requests
+
+    lab: Lab = request.getfixturevalue("lab")
+    seen_paths: list[str] = []
+
+    def answer(handler: Any) -> None:
+        seen_paths.append(handler.path)
+        handler.send_response(204)
+        handler.end_headers()
+
+    server = _Loopback(answer)
+    try:
+        tricky = server.url.replace("http://", "http://evil\\@") + "/"
+        # The connection, not only the check: requests really goes to "evil", not loopback.
+        with pytest.raises(requests.ConnectionError):
+            requests.get(tricky, timeout=2)
+        assert requests.get(server.url + "/", timeout=2).status_code == 204
+        assert seen_paths == ["/"]
+        lab.monkeypatch.setenv("TESTPYPI_UPLOAD_URL", tricky)
+        seen = lab.session("testpypi")
+        from release.endpoints import require_secure
+        from release.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="backslash"):
+            require_secure("http://evil\\@127.0.0.1:1/", "GITHUB_API_URL")
+    finally:
+        server.close()
+    assert seen_paths == ["/"] and lab.listed() == {}
+    return seen
+
+
+@scenario("trickle")
+def _trickle(request: pytest.FixtureRequest) -> Seen:
+    import time
+
+    lab: Lab = request.getfixturevalue("lab")
+
+    def trickle(handler: Any) -> None:
+        if handler.command == "POST":  # an upload: never answered
+            time.sleep(30)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        for _ in range(30):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(1)
+
+    server = _Loopback(trickle)
+    try:
+        lab.monkeypatch.setenv("RELEASE_DEADLINE", "2")
+        lab.monkeypatch.setenv("TESTPYPI_SIMPLE_URL", server.url + "/")
+        started = time.monotonic()
+        seen = lab.session("testpypi")
+        assert time.monotonic() - started < 15
+        # The upload never answered: the index lists nothing (a real, empty index), the
+        # POST goes to the server that never answers.
+        lab.monkeypatch.setenv("TESTPYPI_SIMPLE_URL", lab.proxy.translate(lab.testpypi.simple_url))
+        lab.monkeypatch.setenv("TESTPYPI_UPLOAD_URL", server.url + "/")
+        lab.monkeypatch.setenv("RELEASE_UPLOAD_DEADLINE", "3")
+        started = time.monotonic()
+        upload = lab.session("testpypi")
+        assert time.monotonic() - started < 30
+        assert upload.exit == 1 and "uploading 4 file(s) to" in upload.line
+        assert "gave up after 3 s" in upload.line
+    finally:
+        server.close()
+    assert lab.listed() == {}
+    return seen
+
+
+@scenario("listed-without-hash")
+def _listed_without_hash(request: pytest.FixtureRequest) -> Seen:
+    from release.index import _files_from_json
+
+    lab: Lab = request.getfixturevalue("lab")
+    wheel = next(p for p in lab.files if p.name.startswith("skyline_core-")
+                 and p.suffix == ".whl")
+
+    def listing(handler: Any) -> None:
+        if handler.path.endswith(".whl"):
+            body = b"not our wheel"
+        else:
+            body = f'<a href="/files/{wheel.name}">{wheel.name}</a>'.encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server = _Loopback(listing)
+    try:
+        lab.monkeypatch.setenv("TESTPYPI_SIMPLE_URL", server.url + "/")
+        seen = lab.session("testpypi")
+    finally:
+        server.close()
+    assert lab.listed() == {}
+
+    class Answer:
+        url = "http://127.0.0.1/simple/x/"
+
+        @staticmethod
+        def json() -> dict[str, Any]:
+            return {"meta": {"api-version": "1.1"}, "files": [
+                {"filename": "x-1.0.tar.gz", "url": "x-1.0.tar.gz", "hashes": {"sha256": "AB"}}]}
+
+    (listed,) = _files_from_json(Answer(), Answer.url)  # type: ignore[arg-type]
+    assert listed.sha256 == "ab"
+    return seen
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
