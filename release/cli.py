@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,7 @@ from invoke.tasks import task
 from . import __version__
 from .branching import run_branch, run_cut_beta, run_final, run_freeze
 from .bump import run_bump
-from .errors import ReleaseError
+from .errors import ReleaseError, from_os_error
 from .preflight import run_preflight
 from .secrets import redact
 from .status import render_status, run_check
@@ -47,6 +48,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if exc.report:
                 print(exc.report)
             raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
+        except (OSError, shutil.Error) as exc:  # read-only, full disk: one line
+            raise Exit(redact(f"error: {from_os_error(exc)}"), code=1) from None
         except KeyboardInterrupt:
             raise Exit("interrupted", code=130) from None
 

@@ -110,7 +110,9 @@ class Train:
     gates: Gates = Gates()  # this train's own validation gates
 
     def tag(self, version: str) -> str:
-        return self.tag_format.format(train=self.name, version=version)
+        from .versions import tag_name  # one rule: `v0.4.2` in the files is never `vv0.4.2`
+
+        return tag_name(self.tag_format, self.name, version)
 
 
 @dataclass(frozen=True)

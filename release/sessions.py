@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ReleaseError
+from .errors import ReleaseError, from_os_error
 from .secrets import redact
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ def guarded(func: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], i
         except ReleaseError as exc:
             print(redact(f"error: {exc}"), file=sys.stderr)
             return exc.exit_code
+        except (OSError, shutil.Error) as exc:  # read-only, full disk: one line
+            print(redact(f"error: {from_os_error(exc)}"), file=sys.stderr)
+            return 1
         except SystemExit as exc:  # argparse: usage errors, --help
             return int(exc.code or 0)
 

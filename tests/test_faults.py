@@ -217,6 +217,13 @@ FAULTS = (
           "file was downloaded and hashed); an upper-case sha256 in PEP 691 JSON compares "
           "equal; skyline__core and skyline-core are one name (config refuses the pair)",
           "release a new version"),
+    Fault("no-traceback", "`tool = \"x\"` in the root pyproject; a read-only directory; "
+          "a full disk; a failed copy; a damaged record; `--to 0.5.0+local`; a version "
+          "written v0.4.2 (findings 10, 13)", "invoke check", 2,
+          "error: pyproject.toml: tool must be a table ([tool.…]), not str",
+          "nothing changed; each is one `error:` line (a local version is refused: indexes "
+          "refuse it; a `v0.4.2` version tags `v0.4.3`, never `vv0.4.3`)",
+          "fix what the line names, then run the same command again"),
 )
 BY_ID = {f.id: f for f in FAULTS}
 
@@ -1150,6 +1157,45 @@ def _listed_without_hash(request: pytest.FixtureRequest) -> Seen:
     (listed,) = _files_from_json(Answer(), Answer.url)  # type: ignore[arg-type]
     assert listed.sha256 == "ab"
     return seen
+
+
+@scenario("no-traceback")
+def _no_traceback(request: pytest.FixtureRequest) -> Seen:
+    from release.config import Train
+    from release.record import load as load_record
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    repo = copy_example(tmp / "repo")
+    pyproject = repo / "pyproject.toml"
+    good = pyproject.read_text()
+    pyproject.write_text('tool = "x"\n')  # a repo whose configuration is in release.toml
+    (repo / "release.toml").write_text(good.replace("[tool.release", "[release"))
+    out = invoke("check", "--repo", str(repo), **canary_env())
+    (repo / "release.toml").unlink()
+    pyproject.write_text(good)
+    local = invoke("bump", "--repo", str(repo), "--train", "core", "--to", "0.5.0+local")
+    assert local.returncode == 1 and "is a local version" in local.stderr, local.stderr
+    assert invoke("check", "--repo", str(repo)).returncode == 0
+    core = repo / "packages" / "skyline-core"
+    core.chmod(0o555)
+    try:
+        readonly = invoke("bump", "--repo", str(repo), "--train", "core", "--part", "patch")
+    finally:
+        core.chmod(0o755)
+    if os.geteuid() != 0:  # root writes anyway
+        assert readonly.returncode == 1 and "Traceback" not in readonly.stderr
+        assert invoke("check", "--repo", str(repo)).returncode == 0
+    (repo / ".release").mkdir()
+    (repo / ".release" / "core-0.4.2.json").write_text(
+        '{"format": 2, "train": "core", "version": "0.4.2", "steps": {"bump": []}}')
+    with pytest.raises(Exception, match="damaged release record") as damaged:
+        load_record(repo, "core", "0.4.2")
+    assert type(damaged.value).__name__ == "ReleaseError"
+    status = invoke("status", "--repo", str(repo))
+    assert "Traceback" not in status.stderr
+    train = Train(name="core", kind="python", tag_format="v{version}", packages=())
+    assert train.tag("v0.4.3") == "v0.4.3" and train.tag("0.4.3") == "v0.4.3"
+    return _seen(out)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
