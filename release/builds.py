@@ -41,14 +41,16 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import config as config_module
+from . import confine
 from .check import train_version
 from .config import Config, Package, Train
 from .distdiff import explain, fix_for
+from .edits import write_atomic
 from .errors import BuildError
 from .git import clean_worktree, git, require_repo, rev
 from .locations import scan
 from .lockfile import uv_binary
-from .platforms import replace_file, venv_python
+from .platforms import venv_python
 from .proc import CommandError, run
 from .secrets import SECRET_VARIABLES, redact
 
@@ -128,10 +130,7 @@ class Manifest:
 
     def write(self) -> Path:
         """Write manifest.json beside the files (atomically: readers never see half)."""
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8",
-                       newline="\n")  # the same bytes on every OS
-        replace_file(tmp, self.path)
+        write_atomic(self.path, json.dumps(self.to_json(), indent=2) + "\n")
         return self.path
 
     @classmethod
@@ -276,9 +275,9 @@ def default_cache_dir() -> Path:
     """$RELEASE_TRAIN_CACHE_DIR, else the XDG cache: reused by every run on this machine."""
     chosen = os.environ.get("RELEASE_TRAIN_CACHE_DIR")
     if chosen:
-        return Path(chosen)
+        return confine.allow(Path(chosen))
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "release-train"
+    return confine.allow(Path(base) / "release-train")
 
 
 def _env_key(requires: Sequence[str]) -> str:
@@ -679,7 +678,8 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
     if not wanted:
         return []
     root = config.root
-    out_dir = (out_dir if out_dir is not None else root / "dist").resolve()
+    # absolute, not resolved: a symlinked dist/ must be seen (and refused) as one
+    out_dir = (out_dir if out_dir is not None else root / "dist").absolute()
     logs = logs or out_dir / "logs"
     top = require_repo(root)
     inside = root.resolve().relative_to(top.resolve())  # the config may sit below the git root
@@ -695,7 +695,7 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         planned, versions, at_commit = _plan(tree, wanted)
         # The index limit is never loosened, by an old commit or by an uncommitted edit.
         max_size = min(config.max_file_size, at_commit.max_file_size)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        confine.mkdir(out_dir)  # a symlinked dist/ (or a '..' in a name) is refused
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, True)
         (scratch / "one").mkdir()
@@ -724,7 +724,7 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         python = ".".join(map(str, sys.version_info[:3]))
         for train in wanted:
             version = versions[train.name]
-            final = manifest_dir(out_dir, train.name, version)
+            final = confine.check(manifest_dir(out_dir, train.name, version))
             if final.exists():
                 shutil.rmtree(final)
             os.replace(staging / f"{train.name}-{version}", final)

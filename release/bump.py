@@ -15,6 +15,7 @@ from .config import Config, Train
 from .edits import FileEdit, LineChange, apply, line_changes
 from .errors import ReleaseError
 from .locations import Scan, Spot, new_requirement, rewrite, scan
+from .lock import held
 from .preflight import preflight
 from .versions import Written, bump
 
@@ -134,9 +135,17 @@ def run_bump(root: Path, train: str | None, part: str | None, to: str | None,
 
             return bump_trains(config, part, to, dry_run, commit, every)
         train = next(iter(config.trains))
-    plan = plan_change(config, config.train(train), to, part=part)
     if dry_run:
-        return describe(plan, dry_run)
+        return describe(plan_change(config, config.train(train), to, part=part), dry_run)
+    with held(config.root):  # planned and applied under the lock: bumps run one at a time
+        config = load(root)
+        plan = plan_change(config, config.train(train), to, part=part)
+        return _apply(config, plan, dry_run, commit)
+
+
+def _apply(config: Config, plan: Plan, dry_run: bool, commit: bool) -> str:
+    """Apply (and commit) a plan, under the repository's lock: the files must still be what
+    the plan was made from (edits.apply checks), so of two bumps one fails in one line."""
     if commit:
         preflight(config, plan.train, plan.new.text, only=plan.paths)
         sha = apply_and_commit(config, plan)

@@ -10,6 +10,7 @@ import difflib
 import functools
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from invoke.tasks import task as invoke_task
 from . import __version__, logs
 from .branching import run_branch, run_cut_beta, run_final, run_freeze
 from .bump import run_bump
-from .errors import ReleaseError, UsageError
+from .errors import ReleaseError, UsageError, from_os_error
 from .preflight import run_preflight
 from .secrets import redact
 from .status import render_status, run_check
@@ -74,6 +75,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:
             quiet_broken_pipe()
             raise Exit(code=141) from None
+        except (OSError, shutil.Error) as exc:  # read-only, full disk: one line
+            raise Exit(redact(f"error: {from_os_error(exc)}"), code=1) from None
         except KeyboardInterrupt:
             raise Exit("interrupted", code=130) from None
 

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
+from . import confine
+from .confine import PLAIN_NAME
 from .errors import ConfigError
 
 DEFAULT_TAG_FORMAT = "{train}-v{version}"
@@ -106,7 +110,9 @@ class Train:
     gates: Gates = Gates()  # this train's own validation gates
 
     def tag(self, version: str) -> str:
-        return self.tag_format.format(train=self.name, version=version)
+        from .versions import tag_name  # one rule: `v0.4.2` in the files is never `vv0.4.2`
+
+        return tag_name(self.tag_format, self.name, version)
 
 
 @dataclass(frozen=True)
@@ -336,7 +342,11 @@ def _read_table(root: Path) -> tuple[Path, str, dict[str, Any]]:
 
     in_pyproject: dict[str, Any] | None = None
     if pyproject.is_file():
-        in_pyproject = parse(pyproject).get("tool", {}).get("release")
+        tool = parse(pyproject).get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{pyproject.name}: tool must be a table ([tool.…]), not "
+                              f"{type(tool).__name__}")
+        in_pyproject = tool.get("release")
     if release_toml.is_file():
         if in_pyproject is not None:
             raise ConfigError("release.toml and [tool.release] in pyproject.toml both exist; "
@@ -353,6 +363,7 @@ def load(root: Path | str) -> Config:
     root = Path(root).resolve()
     if not root.is_dir():
         raise ConfigError(f"{root}: no such directory")
+    confine.allow(root)  # the repository: writes may go anywhere inside it, nowhere through it
     file, prefix, table = _read_table(root)
     top = _Reader(file, prefix.rstrip(".") or "release.toml", table, TOP_KEYS)
     tag_format = top.template("tag-format", DEFAULT_TAG_FORMAT, ("version",))
@@ -380,6 +391,10 @@ def load(root: Path | str) -> Config:
     owner: dict[Path, str] = {}
     for name, raw in trains_raw.items():
         where = f"{prefix}trains.{name}"
+        if not PLAIN_NAME.fullmatch(name) or ".." in name:
+            top.fail(f"[{prefix}trains] train name {name!r} is not a plain name: use letters, "
+                     "digits, '.', '_' and '-', starting with a letter or digit (it names "
+                     "files and directories)")
         r = _Reader(file, where, raw, TRAIN_KEYS)
         kind = r.get("kind", str, "python", lambda v: v in ("python", "artifact"),
                      '"python" or "artifact"')
@@ -433,7 +448,7 @@ def load(root: Path | str) -> Config:
     names: dict[str, str] = {}
     for train in trains.values():
         for pkg in train.packages:
-            key = pkg.name.lower().replace("_", "-").replace(".", "-")
+            key = canonicalize_name(pkg.name)  # PEP 503: runs of -_. are one -
             if key in names:
                 top.fail(f"package name {pkg.name!r} appears twice ({names[key]} and {pkg.path})")
             names[key] = str(pkg.path)

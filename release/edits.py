@@ -7,13 +7,13 @@ restores every file already replaced.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import confine
 from .errors import ReleaseError
 from .platforms import replace_file
 
@@ -34,22 +34,34 @@ class LineChange:
 
 
 def line_changes(edit: FileEdit) -> list[LineChange]:
-    """The changed lines of an edit, for showing a plan."""
+    """The changed lines of an edit, for showing a plan: linear in the file's size (a version
+    edit rewrites spots in place, so lines pair up one to one; when the line count changes,
+    the part between the common head and tail is shown paired)."""
     old_lines, new_lines = edit.old.splitlines(), edit.new.splitlines()
-    changes = []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        for k in range(max(i2 - i1, j2 - j1)):
-            old = old_lines[i1 + k] if i1 + k < i2 else ""
-            new = new_lines[j1 + k] if j1 + k < j2 else ""
-            changes.append(LineChange(edit.path, i1 + k + 1, old, new))
-    return changes
+    if len(old_lines) == len(new_lines):
+        return [LineChange(edit.path, i + 1, old, new)
+                for i, (old, new) in enumerate(zip(old_lines, new_lines, strict=True))
+                if old != new]
+    head = 0
+    for old, new in zip(old_lines, new_lines, strict=False):
+        if old != new:
+            break
+        head += 1
+    tail = 0
+    while (tail < min(len(old_lines), len(new_lines)) - head
+           and old_lines[-1 - tail] == new_lines[-1 - tail]):
+        tail += 1
+    olds, news = old_lines[head:len(old_lines) - tail], new_lines[head:len(new_lines) - tail]
+    return [LineChange(edit.path, head + k + 1, olds[k] if k < len(olds) else "",
+                       news[k] if k < len(news) else "")
+            for k in range(max(len(olds), len(news)))]
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace path's content in one rename, keeping its permission bits."""
+    """Replace path's content in one rename, keeping its permission bits; refused when the
+    path leads out of the repository (confine.check). The temporary file is created anew
+    (O_EXCL), so a symlink planted under a temporary name is never written through."""
+    confine.check(path)
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -81,12 +93,54 @@ def apply(root: Path, edits: Sequence[FileEdit], after: Callable[[], None] | Non
             done.append(edit)
         if after is not None:
             after()
-    except BaseException:
-        for edit in reversed(done):
+    except BaseException as exc:
+        left = _roll_back(root, done, saved)
+        if left:
+            names = ", ".join(str(p) for p in left)
+            raise ReleaseError(
+                f"{_reason(exc)}; the rollback failed: {len(left)} file(s) still differ from "
+                f"before: {names} (git checkout -- them)") from None
+        if isinstance(exc, OSError):
+            raise ReleaseError(f"{_reason(exc)}; every file was rolled back (checked byte "
+                               "for byte): nothing changed") from None
+        raise
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"writing the version edits failed: {exc.strerror or exc}{where}"
+    return str(exc) or type(exc).__name__
+
+
+def _roll_back(root: Path, done: Sequence[FileEdit], saved: dict[Path, bytes | None]
+               ) -> list[Path]:
+    """Restore every file written, then prove it by comparing bytes; the files left."""
+    for edit in reversed(done):
+        try:
             write_atomic(root / edit.path, edit.old)
-        for path, content in saved.items():
+        except OSError:
+            try:  # no room for a temporary file: rewrite in place
+                (root / edit.path).write_bytes(edit.old.encode())
+            except OSError:
+                pass
+    for path, content in saved.items():
+        try:
             if content is None:
                 (root / path).unlink(missing_ok=True)
             elif (root / path).read_bytes() != content:
                 (root / path).write_bytes(content)
-        raise
+        except OSError:
+            pass
+    left = [e.path for e in done if _bytes(root / e.path) != e.old.encode()]
+    left += [p for p, content in saved.items() if _bytes(root / p) != content]
+    return left
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return b"\0unreadable"

@@ -11,12 +11,16 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url
+from urllib3.util import parse_url as urllib3_parse_url
 
 from .config import Config
 from .errors import ConfigError, UploadError
 from .index import IndexClient
-from .secrets import register
+from .secrets import public_url, redact, register
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Endpoint:
         return public_url(self.simple_url)
 
     def client(self) -> IndexClient:
-        return IndexClient(self.simple_url, self.json_api)
+        return IndexClient(self.simple_url, self.json_api, name=self.name)
 
     def credentials(self) -> tuple[str, str] | None:
         """(username, password) from the environment; None means trusted publishing in CI."""
@@ -58,16 +62,29 @@ class Endpoint:
         return self.name.upper().replace("-", "_")
 
 
-def public_url(url: str) -> str:
-    """url without userinfo (`https://user:token@host/` -> `https://host/`)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+def parse_url(url: str, what: str) -> Url:
+    """url as the HTTP client will read it (urllib3's parser, the one requests uses), refused
+    in one line when another parser would see another host: a backslash, a control
+    character or a space (`http://evil\\@127.0.0.1/` connects to `evil`)."""
+    if any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise ConfigError(f"{what}: {redact(url)!r} contains a backslash, a space or a "
+                          "control character: write the URL plainly")
+    try:
+        parsed = urllib3_parse_url(url)
+    except LocationParseError:
+        raise ConfigError(f"{what}: {public_url(url)!r} is not a valid URL") from None
+    try:
+        other = urlsplit(url).hostname
+    except ValueError:
+        other = None
+    if (parsed.host or "").lower() != (other or "").lower():
+        raise ConfigError(f"{what}: {public_url(url)!r} names its host ambiguously (an HTTP "
+                          f"client would connect to {parsed.host!r}): write the URL plainly")
+    return parsed
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+def _is_loopback(parsed: Url) -> bool:
+    host = (parsed.host or "").strip("[]").lower()
     if host == "localhost":
         return True
     try:
@@ -77,11 +94,12 @@ def _is_loopback(url: str) -> bool:
 
 
 def require_secure(url: str, what: str) -> None:
-    """Credentials travel only over https, or plain http on loopback (tests, local indexes)."""
-    scheme = urlsplit(url).scheme
-    if scheme not in ("http", "https"):
+    """Credentials travel only over https, or plain http on loopback (tests, local indexes);
+    the host is the one the HTTP client connects to."""
+    parsed = parse_url(url, what)
+    if parsed.scheme not in ("http", "https"):
         raise ConfigError(f"{what}: {url!r} is not an http(s) URL")
-    if scheme == "http" and not _is_loopback(url):
+    if parsed.scheme == "http" and not _is_loopback(parsed):
         raise ConfigError(f"{what}: {url} must use https (plain http is allowed only on "
                           "loopback)")
 

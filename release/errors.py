@@ -8,6 +8,18 @@ class ReleaseError(Exception):
     report = ""  # a report for stdout, printed before the message (the audit's findings)
 
 
+def from_os_error(exc: BaseException) -> ReleaseError:
+    """An OSError or shutil.Error (a read-only directory, a full disk, a copy that failed) as
+    one line for the user, never a traceback."""
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return ReleaseError(f"{exc.strerror or type(exc).__name__}{where}: fix that (space, "
+                            "permissions), then run the same command again")
+    first = exc.args[0][0] if exc.args and isinstance(exc.args[0], list) and exc.args[0] \
+        else exc
+    return ReleaseError(f"copying failed: {first}")
+
+
 class UnmanagedLines(ReleaseError):
     """`check --audit` found lines carrying a train's version that no bump would move."""
 

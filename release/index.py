@@ -7,6 +7,7 @@ exist at all, so it is only an extra that callers may consult.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import IndexServerError, VersionError
-from .secrets import redact
+from .secrets import public_url, redact
+from .timeouts import policy, request
 
 JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
 HTML_SIMPLE = "application/vnd.pypi.simple.v1+html"
@@ -74,17 +76,19 @@ class IndexClient:
         json_api: str | None = None,
         *,
         json_style: JsonStyle | None = None,
-        timeout: float = 15.0,
+        timeout: float | None = None,
         retries: int = 3,
         backoff: float = 0.25,
         prefer_json: bool = True,
+        name: str = "",
     ) -> None:
         self.simple_url = simple_url.rstrip("/") + "/"
         self.json_api = json_api.rstrip("/") if json_api else None
         if json_style is None and self.json_api is not None:
             json_style = "devpi" if self.simple_url == f"{self.json_api}/+simple/" else "pypi"
         self.json_style = json_style
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else policy().read
+        self.name = name or public_url(self.simple_url)
         self.retries = retries
         self.prefer_json = prefer_json
         self.session = requests.Session()
@@ -115,7 +119,7 @@ class IndexClient:
         # pip asks the same way: we poll for files just uploaded, so caches must revalidate.
         headers = {"Accept": ACCEPT_ANY if self.prefer_json else ACCEPT_HTML,
                    "Cache-Control": "max-age=0"}
-        response = self._get(url, headers)
+        response = self._get(url, headers, "reading the simple page")
         if response is None:
             return []
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -134,6 +138,13 @@ class IndexClient:
             raise VersionError(f"{version!r} is not a valid PEP 440 version") from exc
         return any(f.version is not None and Version(f.version) == wanted
                    for f in self.files(project))
+
+    def download_sha256(self, file: IndexFile) -> str:
+        """The sha256 of a listed file's bytes (for listings that give no hash)."""
+        response = self._get(file.url, {"Accept": "*/*"}, "downloading")
+        if response is None:
+            raise IndexServerError(redact(f"{file.url} is listed but cannot be downloaded"))
+        return hashlib.sha256(response.content).hexdigest()
 
     def find_file(self, project: str, filename: str) -> IndexFile | None:
         """The index's entry for one file name, or None when it does not list it."""
@@ -154,7 +165,8 @@ class IndexClient:
             url = f"{self.json_api}/{name}/{version}"
         else:
             url = f"{self.json_api}/{name}/{version}/json"
-        response = self._get(url, {"Accept": "application/json", "Cache-Control": "max-age=0"})
+        response = self._get(url, {"Accept": "application/json", "Cache-Control": "max-age=0"},
+                             "reading the JSON API")
         if response is None:
             return None
         document: Any = _json(response, url)
@@ -166,10 +178,14 @@ class IndexClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _get(self, url: str, headers: Mapping[str, str]) -> requests.Response | None:
+    def _get(self, url: str, headers: Mapping[str, str], operation: str = "reading"
+             ) -> requests.Response | None:
         """GET with retries; None for 404/410, IndexServerError (one line) for anything else."""
+        what = f"{operation} {public_url(url)}"
         try:
-            response = self.session.get(url, headers=dict(headers), timeout=self.timeout)
+            response = request(self.session, "GET", url, where=f"index {self.name}",
+                               operation=what, rules=policy(read=self.timeout),
+                               headers=headers)
         except requests.RequestException as exc:
             raise IndexServerError(redact(
                 f"cannot reach the index at {url}: {_reason(exc, self.timeout)}"
@@ -236,11 +252,12 @@ def _files_from_json(response: requests.Response, url: str) -> list[IndexFile]:
         if not isinstance(entry, dict) or "filename" not in entry or "url" not in entry:
             continue
         hashes = entry.get("hashes") or {}
+        digest = hashes.get("sha256") if isinstance(hashes, dict) else None
         yanked = entry.get("yanked", False)
         files.append(_index_file(
             filename=str(entry["filename"]),
             url=urljoin(base, str(entry["url"])),
-            sha256=hashes.get("sha256") if isinstance(hashes, dict) else None,
+            sha256=digest.lower() if isinstance(digest, str) and digest else None,
             # PEP 691: a bool, or a non-empty string giving the reason (which means yanked).
             yanked=bool(yanked) if not isinstance(yanked, str) else True,
         ))

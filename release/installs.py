@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import Parser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -39,7 +40,7 @@ from .platforms import (
 )
 from .proc import CommandError, run
 from .pythons import Interpreter
-from .secrets import SECRET_VARIABLES
+from .secrets import SECRET_VARIABLES, public_url, register
 
 # Files an installer writes into .dist-info itself: not part of what we built.
 INSTALLER_FILES = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json",
@@ -122,10 +123,33 @@ def index_args(indexes: Sequence[str], find_links: Sequence[str] = ()) -> list[s
     exact release the first index lacks)."""
     args = ["--index-strategy", "first-index"]
     for url in find_links:
-        args += ["--find-links", url]
+        args += ["--find-links", _named(url)]
     for url in indexes[:-1]:
-        args += ["--index", url]
-    return [*args, "--default-index", indexes[-1]]
+        args += ["--index", _named(url)]
+    return [*args, "--default-index", _named(indexes[-1])]
+
+
+def index_env() -> dict[str, str]:
+    """clean_env() plus the credentials of the indexes index_args named: for uv alone."""
+    return {**clean_env(), **_INDEX_CREDENTIALS}
+
+
+# Credentials of the indexes on uv's command lines, for clean_env(): the environment of a
+# process is readable by its user only, its command line by everyone (/proc/*/cmdline).
+_INDEX_CREDENTIALS: dict[str, str] = {}
+
+
+def _named(url: str) -> str:
+    """url, or when it carries user:password, `name=url` without them (uv reads a named
+    index's credentials from UV_INDEX_<NAME>_USERNAME/_PASSWORD)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    name = "rt" + hashlib.sha256(public_url(url).encode()).hexdigest()[:10]
+    _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_USERNAME"] = unquote(parts.username or "")
+    _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_PASSWORD"] = unquote(parts.password or "")
+    register(unquote(parts.password or ""))
+    return f"{name}={public_url(url)}"
 
 
 @contextmanager
@@ -296,7 +320,7 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
             if no_deps:
                 argv.append("--no-deps")
             argv += [f"{w.name}=={w.version}" for w in wheels]
-            run(argv, env=clean_env(), timeout=600)
+            run(argv, env=index_env(), timeout=600, credentials=True)
             result.environment = str(env_python)
             result.packages = prove_installed(env_python, wheels)
             if not no_deps and all(v == "ok" for v in result.packages.values()):
@@ -343,8 +367,8 @@ def resolve_for_platform(platform: str, python_version: str, requirements: Seque
     argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header",
             "--no-annotate", "--python-platform", platform, "--python-version", python_version,
             "--cache-dir", str(cache_dir), "--refresh", *index_args(indexes, find_links)]
-    proc = run(argv, env=clean_env(), check=False, input="\n".join(requirements) + "\n",
-               timeout=300)
+    proc = run(argv, env=index_env(), check=False, input="\n".join(requirements) + "\n",
+               timeout=300, credentials=True)
     if proc.returncode == 0:
         pins = [line.strip() for line in proc.stdout.splitlines()
                 if line.strip() and not line.startswith("#")]

@@ -30,7 +30,7 @@ from packaging.utils import canonicalize_name
 from .errors import IndexServerError, ReleaseError
 from .platforms import executable_name
 from .proc import run
-from .secrets import redact, register
+from .secrets import redact, register, without_credentials
 
 log = logging.getLogger("release")
 
@@ -388,7 +388,7 @@ def _bin(name: str) -> Path:
 
 def _server_env() -> dict[str, str]:
     """Our environment minus devpi-server's own settings (DEVPISERVER_*), which would leak in."""
-    return {k: v for k, v in os.environ.items()
+    return {k: v for k, v in without_credentials(os.environ).items()
             if not k.startswith("DEVPISERVER_") and k != "DEVPI_SERVERDIR"}
 
 

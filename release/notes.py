@@ -28,6 +28,7 @@ from .check import train_version
 from .config import Config, Train, load
 from .errors import ReleaseError
 from .locations import scan
+from .lock import first_root, locked
 from .record import DIRECTORY, Record, private_dir
 from .record import load as load_record
 from .versions import format_version, next_version, parse, tag_pattern
@@ -580,6 +581,7 @@ def render_sources(sources: Sources, date: str) -> str:
                   downstream=sources.downstream)
 
 
+@locked(first_root)
 def write_notes(root: Path, train: str | None = None, version: str | None = None,
                 date: str | None = None) -> Path:
     """Write .release/notes/<train>-<version>.md. The record is only read: the pipeline's
@@ -592,12 +594,15 @@ def write_notes(root: Path, train: str | None = None, version: str | None = None
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Atomically, confined to the repository (a committed symlink is never written through)."""
+    from . import confine
+    from .edits import write_atomic
+
+    confine.mkdir(path.parent)
+    write_atomic(path, text)
 
 
+@locked(first_root)
 def commit_notes(root: Path, train: str | None = None, version: str | None = None) -> str:
     """Write release-notes/<train>-<version>.md and commit that file alone."""
     from .preflight import check_clean

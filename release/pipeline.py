@@ -27,6 +27,7 @@ from .crosspins import Sources, cross_train_pins, locate, package_trains
 from .endpoints import Endpoint, endpoint
 from .errors import ReleaseError
 from .locations import scan
+from .lock import first_root, held, locked
 from .platforms import host_platform, installed_ok, merge_verification
 from .preflight import preflight
 from .pythons import Interpreter, find_all
@@ -120,6 +121,13 @@ def _stage(release: Release, name: str, inputs: dict[str, dict[str, Any]],
     """Run a stage unless every train's record has it done (against `where`, the index URL
     for the stages that talk to an index; or `rerun`: checks that may be repeated, like
     verification); journal it in each record."""
+    with held(release.root):
+        _run_stage(release, name, inputs, body, rerun, where)
+
+
+def _run_stage(release: Release, name: str, inputs: dict[str, dict[str, Any]],
+               body: Callable[[dict[str, dict[str, Any]]], None], rerun: bool,
+               where: str | None) -> None:
     records = [release.records[t] for t in inputs]
     if records and all(r.done(name, where) for r in records) and not rerun:
         for r in records:
@@ -656,6 +664,7 @@ def run_release(release: Release) -> str:
     return summarize(release, reports, downstream, notes)
 
 
+@locked(first_root)
 def release_command(root: Path, trains: Sequence[str] | None, part: str | None,
                     to: str | None = None, pythons: Sequence[str] | None = None,
                     platforms: Sequence[str] | None = None, say: Say = print,

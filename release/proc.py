@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import ReleaseError
-from .secrets import redact
+from .secrets import redact, without_credentials
 
 log = logging.getLogger("release")
 
@@ -28,6 +28,14 @@ class CommandError(ReleaseError):
         )
 
 
+class TimedOut(ReleaseError):
+    """A program ran past its deadline (and was killed)."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -36,9 +44,14 @@ def run(
     check: bool = True,
     timeout: float | None = None,
     input: str | None = None,
+    credentials: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run argv (never through a shell), capture its output, raise CommandError on failure."""
+    """Run argv (never through a shell), capture its output, raise CommandError on failure.
+    The child gets no credential (secrets.without_credentials) unless it needs them and says
+    so (`credentials=True`: twine's upload)."""
     args = [os.fspath(a) for a in argv]
+    if not credentials:
+        env = without_credentials(os.environ if env is None else env)
     log.debug("run: %s (cwd=%s)", redact(shlex.join(args)), cwd)
     try:
         proc = subprocess.run(
@@ -54,7 +67,8 @@ def run(
     except FileNotFoundError as exc:
         raise ReleaseError(f"{args[0]}: program not found; is it installed?") from exc
     except subprocess.TimeoutExpired as exc:
-        raise ReleaseError(redact(f"{shlex.join(args)} timed out after {timeout} s")) from exc
+        raise TimedOut(redact(f"{shlex.join(args)} timed out after {timeout} s"),
+                       float(timeout or 0)) from exc
     if check and proc.returncode != 0:
         raise CommandError(args, proc.returncode, (proc.stdout or "") + (proc.stderr or ""))
     return proc

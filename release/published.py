@@ -34,6 +34,7 @@ from .builds import (
 from .config import Config, Train
 from .distdiff import explain
 from .errors import BuildError
+from .lock import config_root, locked
 from .record import Record, all_records
 
 # Steps that send files to an index or install them from one ("testpypi-upload", …).
@@ -216,6 +217,7 @@ def _built_line(manifest: Manifest) -> str:
             f"{manifest.path}")
 
 
+@locked(config_root)
 def build(config: Config, trains: Sequence[Train], ref: str = "HEAD",
           out_dir: Path | None = None, *, rebuild: bool = False, reproducible: bool = False,
           fresh_envs: bool = False, jobs: int | None = None, cache_dir: Path | None = None,
@@ -225,7 +227,8 @@ def build(config: Config, trains: Sequence[Train], ref: str = "HEAD",
     wanted = [t for t in trains if t.kind == "python"]
     if not wanted:
         return []
-    out_dir = (out_dir if out_dir is not None else config.root / "dist").resolve()
+    # absolute, not resolved: a symlinked dist/ must be seen (and refused) as one
+    out_dir = (out_dir if out_dir is not None else config.root / "dist").absolute()
     commit, versions = train_versions_at(config, wanted, ref)
     found = {t.name: p for t in wanted
              if (p := find(config.root, t.name, versions[t.name])) is not None}

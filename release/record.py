@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import confine
 from .errors import ReleaseError
 from .platforms import merge_verification, replace_file
 from .secrets import redact
@@ -30,6 +31,7 @@ READABLE = (1, 2)
 # The release, in order. Each step runs only when the ones before it are done.
 STEPS = ("preflight", "confirm", "bump", "commit", "gates", "tag", "push", "build",
          "testpypi-upload", "testpypi-verify", "pypi-upload", "pypi-verify", "downstream", "notes")
+STATUSES = ("pending", "running", "done", "failed")
 
 
 def _scrub(value: Any) -> Any:
@@ -46,9 +48,8 @@ def _scrub(value: Any) -> Any:
 def private_dir(root: Path) -> Path:
     """`.release/`, ignored by git through its own .gitignore: records, notes and builds
     written here never make the tree dirty nor end up in a commit."""
-    path = root / DIRECTORY
-    path.mkdir(parents=True, exist_ok=True)
-    ignore = path / ".gitignore"
+    path = confine.mkdir(root / DIRECTORY)
+    ignore = confine.check(path / ".gitignore")
     if not ignore.exists():
         ignore.write_text("*\n", encoding="utf-8")
     return path
@@ -82,6 +83,17 @@ class Record:
         step = self.data.get("steps", {}).get(name, {})
         return bool(step.get("status") == "done"
                     and (where is None or step.get("where") == where))
+
+    def require(self, key: str, step: str | None = None) -> Any:
+        """A value a finished step left (in the record, or in that step's outputs); a record
+        without it is damaged: one line, never a KeyError."""
+        holder = self.outputs(step) if step else self.data
+        if key not in holder:
+            where = f"step {step} outputs" if step else "the record"
+            raise ReleaseError(f"{self.path}: damaged release record ({where} lack {key!r}); "
+                               "nothing was done: restore the record, or move it aside and "
+                               "check by hand what this release already did")
+        return holder[key]
 
     def outputs(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = self.data.get("steps", {}).get(name, {}).get("outputs", {})
@@ -162,6 +174,7 @@ class Record:
         tmp: str | None = None
         try:
             private_dir(self.root)
+            confine.check(self.path)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
@@ -184,8 +197,9 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ReleaseError(f"{path}: unreadable release record ({exc}); move it aside to "
-                           "start this release's journal again") from None
+        raise ReleaseError(f"{path}: unreadable release record ({exc}); nothing was done: "
+                           "restore it (or move it aside and check by hand what this release "
+                           "already did: its tag, the indexes) before running again") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps", {}), dict):
         raise ReleaseError(f"{path}: not a release record (no JSON object with steps); move "
                            "it aside") from None
@@ -195,6 +209,15 @@ def _read(path: Path) -> dict[str, Any]:
                            "upgrade release-train, or move the file aside")
     if not data.get("train") or not data.get("version"):
         raise ReleaseError(f"{path}: release record without train or version; move it aside")
+    for name, step in data.get("steps", {}).items():
+        if not isinstance(step, dict) or step.get("status") not in STATUSES or not isinstance(
+                    step.get("outputs", {}), dict):
+            raise ReleaseError(f"{path}: damaged release record (step {name!r} is not a step "
+                               "as release-train writes it); nothing was done: restore the "
+                               "record (or move it aside and check by hand what this release "
+                               "already did: its tag, the indexes)")
+    if not isinstance(data.get("artifacts", []), list):
+        raise ReleaseError(f"{path}: damaged release record (artifacts); nothing was done")
     return data
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 # Environment variables whose values are credentials. Any value registered with
 # `register` is treated the same way (e.g. a generated devpi password).
@@ -33,8 +35,26 @@ def _known_secrets() -> list[str]:
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
 
+def without_credentials(environ: Mapping[str, str]) -> dict[str, str]:
+    """environ minus every credential: the known secret variables, twine's, and any variable
+    whose value holds a known secret (a token, a URL with a password in it). For every child
+    that does not need them (devpi-server, git, builds, installs)."""
+    secrets = _known_secrets()
+    return {k: v for k, v in environ.items()
+            if k not in SECRET_VARIABLES and not k.startswith("TWINE_")
+            and not _URL_CREDENTIALS.search(v) and not any(s in v for s in secrets)}
+
+
 def redact(text: str) -> str:
     """Mask every known secret and every credential embedded in a URL."""
     for secret in _known_secrets():
         text = text.replace(secret, MASK)
     return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+
+
+def public_url(url: str) -> str:
+    """url without userinfo (`https://user:token@host/` -> `https://host/`)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import logs
-from .errors import ReleaseError
+from .errors import ReleaseError, from_os_error
 from .secrets import redact
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ def guarded(func: Session) -> Session:
         except ReleaseError as exc:
             print(redact(f"error: {exc}"), file=sys.stderr)
             return exc.exit_code
+        except (OSError, shutil.Error) as exc:  # read-only, full disk: one line
+            print(redact(f"error: {from_os_error(exc)}"), file=sys.stderr)
+            return 1
         except SystemExit as exc:  # argparse: usage errors, --help
             return int(exc.code or 0)
         except BrokenPipeError:
@@ -157,7 +161,8 @@ def _release_for(argv: Sequence[str], prog: str, description: str, python: str |
                        [] if upload_only or nox_given else args.python, args.platform)
     if nox_given and not upload_only:
         release.pythons = [resolved(str(python), Path(str(interpreter)))]
-    release.dist_dir = (args.dist or config.root / "dist").resolve()
+    # absolute, not resolved: a symlinked <repo>/dist must still be seen (and refused) as one
+    release.dist_dir = (args.dist or config.root / "dist").absolute()
     release.wait, release.deadline = args.wait > 0, args.wait
     return release, args
 

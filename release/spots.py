@@ -3,6 +3,8 @@ for finding them (exact line endings, one read per file, paths kept inside the r
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -96,7 +98,14 @@ def table(value: Any) -> dict[str, Any]:
 
 
 def line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+    """1-based line of an offset: a binary search in the text's newline offsets (computed once
+    per text), so a file with many spots is scanned in linear time, not quadratic."""
+    return bisect.bisect_left(_newlines(text), offset) + 1
+
+
+@functools.lru_cache(maxsize=16)
+def _newlines(text: str) -> list[int]:
+    return [m.start() for m in re.finditer("\n", text)]
 
 
 def span_spot(train: str, rel: Path, text: str, start: int, end: int, written: str, what: str,

@@ -17,11 +17,13 @@ from packaging.version import InvalidVersion, Version
 from . import git
 from .config import Config, Train, load
 from .errors import GitError, ReleaseError
+from .lock import config_root, locked
 from .notes import default_train
 from .preflight import files_at, preflight, sign_wanted
 from .versions import tag_pattern
 
 
+@locked(config_root)
 def tag_release(config: Config, train: Train, *, commit: str | None = None,
                 version: str | None = None, sign: bool = False) -> str:
     """Tag commit (default HEAD) with the train's version its files carry, after preflight.
@@ -155,6 +157,7 @@ def _missing_on(repo: Path, remote: str, tags: list[str]) -> list[str]:
     return [t for t in tags if there.get(t) != git.tag_commit(repo, t)]
 
 
+@locked(config_root)
 def push_release(config: Config, *, branch: str | None = None, tag: str | None = None,
                  remote: str | None = None) -> str:
     """Push the branch and the tags of the releases it carries together (`git push

@@ -19,8 +19,10 @@ from packaging.version import Version
 from .builds import Manifest
 from .endpoints import Endpoint
 from .errors import UploadError
-from .proc import CommandError, run
+from .index import IndexFile
+from .proc import CommandError, TimedOut, run
 from .secrets import redact
+from .timeouts import policy
 
 
 @dataclass(frozen=True)
@@ -40,18 +42,21 @@ def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
                 raise UploadError(f"{manifest.train} {manifest.version} is a pre-release: "
                                   f"{target.name} takes finals and .postN only (TestPyPI is "
                                   "where rcs go; or set allow-prereleases)")
-            listing: dict[str, dict[str, str | None]] = {}
+            listing: dict[str, dict[str, IndexFile]] = {}
             for artifact in manifest.artifacts:
                 if artifact.package not in listing:
-                    listing[artifact.package] = {f.filename: f.sha256
+                    listing[artifact.package] = {f.filename: f
                                                  for f in client.files(artifact.package)}
-                there = listing[artifact.package]
-                if artifact.filename not in there:
+                there = listing[artifact.package].get(artifact.filename)
+                if there is None:
                     pending.append(manifest.directory / artifact.filename)
-                elif there[artifact.filename] not in (artifact.sha256, None):
+                    continue
+                # A listing without a hash proves nothing: the file's own bytes decide.
+                theirs = there.sha256 or client.download_sha256(there)
+                if theirs != artifact.sha256:
                     raise UploadError(
                         f"{artifact.filename} is already on {target.name} with different "
-                        f"content (sha256 {str(there[artifact.filename])[:12]}…, ours "
+                        f"content (sha256 {theirs[:12]}…, ours "
                         f"{artifact.sha256[:12]}…); published files never change: release a "
                         "new version (e.g. the next rcN or .postN). Nothing was uploaded.")
     return pending
@@ -80,15 +85,29 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
     # sdists first: an index that sees the wheel alone could serve it before the sdist exists.
     ordered = sorted(pending, key=lambda p: (not p.name.endswith(".tar.gz"), p.name))
     say(f"upload {len(ordered)} file(s) to {target.name} ({redact(target.upload_url)})")
+    deadline = policy().upload
     try:
-        run([*argv, *map(str, ordered)], env=env, timeout=3600)
+        run([*argv, *map(str, ordered)], env=env, timeout=deadline, credentials=True)
+    except TimedOut:
+        left = len(_preflight(manifests, target)) if _reachable(target) else None
+        done = "?" if left is None else str(len(ordered) - left)
+        raise UploadError(f"index {target.name}: uploading {len(ordered)} file(s) to "
+                          f"{target.where} gave up after {deadline:g} s (the deadline; raise "
+                          f"it with RELEASE_UPLOAD_DEADLINE), {done} of them there; run the "
+                          "same command again to send the rest") from None
     except CommandError as exc:
         left = len(_preflight(manifests, target)) if _reachable(target) else None
         done = "?" if left is None else str(len(ordered) - left)
         why = _why(exc)
-        then = (f"check the token in {target.token_env}, then run the same command again"
-                if re.search(r"\b(401|403)\b", why) else
-                "run the same command again to send the rest")
+        if re.search(r"\b(401|403)\b", why):
+            then = f"check the token in {target.token_env}, then run the same command again"
+        elif re.search(r"redirect", why, re.IGNORECASE):  # a rerun would be redirected again
+            raise UploadError(f"upload to {target.name} failed: {target.where} redirects "
+                              f"({why}); set the index's upload URL to where it redirects "
+                              "(often a missing or extra trailing slash, or http for "
+                              "https)") from None
+        else:
+            then = "run the same command again to send the rest"
         raise UploadError(f"upload to {target.name} failed after {done} of {len(ordered)} "
                           f"file(s): {why}; {then}") from None
     return UploadResult(tuple(p.name for p in ordered), skipped)

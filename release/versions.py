@@ -257,6 +257,10 @@ def bump(current: Written, part: str | None = None, to: str | None = None) -> Wr
         raise VersionError("give exactly one of --part or --to")
     if to is not None:  # written as the user typed it (`8.4.2.dev` stays implicit)
         typed = parse(to)
+        if typed.version.local is not None:
+            raise VersionError(f"{to} is a local version (+{typed.version.local}): package "
+                               "indexes refuse those, and check would reject the tree; release "
+                               f"{typed.version.public} instead")
         if typed.version <= current.version:
             raise VersionError(f"new version {typed.version} is not greater than the current "
                                f"{current}")
@@ -272,7 +276,10 @@ def bump(current: Written, part: str | None = None, to: str | None = None) -> Wr
 
 
 def tag_name(tag_format: str, train: str, version: str) -> str:
-    """The tag for a train's version, e.g. `{train}-v{version}` -> `core-v1.2.0`."""
+    """The tag for a train's version, e.g. `{train}-v{version}` -> `core-v1.2.0`; a version
+    written `v0.4.2` in the files is still tagged `v0.4.2`, never `vv0.4.2`."""
+    if re.match(r"[vV]\d", version) and tag_format.partition("{version}")[0][-1:] in ("v", "V"):
+        version = version[1:]
     return tag_format.format(train=train, version=version)
 
 

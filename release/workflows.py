@@ -34,7 +34,9 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from . import confine
 from .config import Config, Train, load
+from .edits import write_atomic
 from .errors import ReleaseError
 from .platforms import platform_family
 from .record import DIRECTORY
@@ -508,8 +510,8 @@ def write_workflows(root: Path, *, force: bool = False, install: str | None = No
     written = []
     for rel, text in files.items():
         path = config.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        confine.mkdir(path.parent)
+        write_atomic(path, text)
         written.append(f"wrote {path}")
     return written + notes
 

@@ -156,7 +156,7 @@ def test_failure_part_way_leaves_every_file_byte_identical(
         real_write(path, text)
 
     monkeypatch.setattr(edits, "write_atomic", disk_full_on_fourth)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ReleaseError, match="No space left.*rolled back .checked byte for byte"):
         apply_plan(config, plan)
     assert snapshot(mini) == before
 

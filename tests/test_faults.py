@@ -37,7 +37,17 @@ from release.config import load
 from release.index import IndexClient
 from release.localindex import LocalDevpi, LocalIndex
 from tests.proxy import FaultProxy
-from tests.repos import BIN, EXAMPLE, ROOT, copy_example, env, git, init_repo, invoke
+from tests.repos import (
+    BIN,
+    EXAMPLE,
+    ROOT,
+    copy_example,
+    env,
+    git,
+    init_repo,
+    invoke,
+    snapshot,
+)
 from tests.test_secrets import CANARY, canary_env, canary_index, leaks
 
 DOC = ROOT / "docs" / "faults.md"
@@ -149,6 +159,71 @@ FAULTS = (
           "again", "the record as before that write (valid JSON), no temporary file; the "
           "files are on the index", "free some space and run the same command again: the "
           "files are found on the index with our sha256 and skipped, then verified"),
+    # --- issue 14: confinement, one command at a time, bounded waits, every resume path ---
+    Fault("train-name-escapes", "a train is named \"../../x/victimdir\" (finding 1)",
+          "invoke check", 2, "error: pyproject.toml: [tool.release.trains] train name "
+          "'../../x/victimdir' is not a plain name: use letters, digits, '.', '_' and '-', "
+          "starting with a letter or digit (it names files and directories)",
+          "nothing read or written outside the repository (build and notes refuse the same "
+          "config the same way)", "rename the train"),
+    Fault("symlink-out", "`.release`, `dist`, `release-notes`, `.github/workflows/release.yml` "
+          "or a planted `.<name>.tmp` is a committed symlink to somewhere outside the "
+          "repository (finding 2)", "invoke notes", 1,
+          "error: refusing to write …/.release: it leads to …/outside, outside …/repo (a "
+          "symlink or '..' on the way); release-train writes only inside the repository, its "
+          "workspace and its cache: remove that symlink (or fix the name), then run the "
+          "command again", "nothing written outside (the outside files keep their bytes); "
+          "a symlink to a file is replaced, never written through",
+          "remove the symlink, then run the same command again"),
+    Fault("second-command", "a second writing command (bump, release, build, notes, tag, "
+          "push) starts while one runs on the same repository, or a second rehearsal of one "
+          "workspace (finding 4)", "invoke bump (the second)", 1,
+          "error: another release-train command is working on the repository …: pid … "
+          "(…); wait for it to finish (or end it), then run this command again",
+          "the second command changed nothing; it waited RELEASE_LOCK_WAIT (10 s) first, so "
+          "two bumps started together run one after the other", "run it again once the first "
+          "is done"),
+    Fault("disk-full-bump", "the disk fills up after 3 files of a bump are written, and the "
+          "rollback cannot write either (finding 5)", "invoke bump --commit", 1,
+          "error: writing the version edits failed: No space left on device (…); the "
+          "rollback failed: 3 file(s) still differ from before: … (git checkout -- them)",
+          "the files named (compared byte for byte after the rollback) are bumped, the others "
+          "untouched; nothing committed; when the rollback works the line says so "
+          "(\"every file was rolled back (checked byte for byte)\")",
+          "free some space, git checkout -- the files named, bump again"),
+    Fault("large-file", "an occurrence file of 920 KB of repeated version lines (finding 11)",
+          "invoke bump --dry-run", 0, "…docs/big.txt:…",
+          "the plan lists every changed line; planning and showing it take well under a "
+          "second (linear: lines pair up one to one)", "nothing to do"),
+    Fault("url-backslash", "an index or API URL hides its host: `http://evil\\@127.0.0.1:1/` "
+          "(urllib3, and so requests, connects to evil) (finding 6)", "nox -s testpypi", 2,
+          "error: index testpypi: 'http://***@127.0.0.1:…/' contains a backslash, a space "
+          "or a control character: write the URL plainly", "nothing sent; the same check "
+          "guards GITHUB_API_URL", "write the URL plainly"),
+    Fault("trickle", "the simple page sends a byte every second, forever; an upload POST is "
+          "never answered (finding 7)", "nox -s testpypi", 1,
+          "error: index testpypi: reading the simple page http://127.0.0.1:…/ "
+          "gave up after 2 s (the deadline; raise it with RELEASE_DEADLINE); run the same "
+          "command again", "nothing uploaded; the upload that is never answered stops at "
+          "RELEASE_UPLOAD_DEADLINE with the same kind of line (index, operation, seconds)",
+          "run the same command again once the index answers (connect/read timeouts and "
+          "deadlines: RELEASE_CONNECT_TIMEOUT, RELEASE_READ_TIMEOUT, RELEASE_DEADLINE, "
+          "RELEASE_UPLOAD_DEADLINE)"),
+    Fault("listed-without-hash", "the index lists a file of ours without a hash, and its "
+          "bytes are not ours (finding 9)", "nox -s testpypi", 1,
+          "error: skyline_core-0.4.2-py3-none-any.whl is already on testpypi with different "
+          "content (sha256 …, ours …); published files never change: release a new version "
+          "(e.g. the next rcN or .postN). Nothing was uploaded.", "nothing uploaded (the "
+          "file was downloaded and hashed); an upper-case sha256 in PEP 691 JSON compares "
+          "equal; skyline__core and skyline-core are one name (config refuses the pair)",
+          "release a new version"),
+    Fault("no-traceback", "`tool = \"x\"` in the root pyproject; a read-only directory; "
+          "a full disk; a failed copy; a damaged record; `--to 0.5.0+local`; a version "
+          "written v0.4.2 (findings 10, 13)", "invoke check", 2,
+          "error: pyproject.toml: tool must be a table ([tool.…]), not str",
+          "nothing changed; each is one `error:` line (a local version is refused: indexes "
+          "refuse it; a `v0.4.2` version tags `v0.4.3`, never `vv0.4.3`)",
+          "fix what the line names, then run the same command again"),
 )
 BY_ID = {f.id: f for f in FAULTS}
 
@@ -745,6 +820,382 @@ def _disk_full_record(request: pytest.FixtureRequest) -> Seen:
     done = lab.completes()
     assert done.output.count("already on testpypi with the same sha256") == 4
     return seen
+
+
+# --- issue 14 scenarios ------------------------------------------------------------------------
+
+def _seen(out: subprocess.CompletedProcess[str]) -> Seen:
+    """The one error line of a command (or its output when it succeeded)."""
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == (1 if out.returncode else 0), out.stderr
+    return Seen(out.returncode, errors[0] if errors else out.stdout.strip(),
+                out.stdout + out.stderr)
+
+
+def _outside(tmp: Path) -> dict[Path, bytes]:
+    """Every file under tmp/outside (what must never be written), with its bytes."""
+    return {p: p.read_bytes() for p in sorted((tmp / "outside").rglob("*")) if p.is_file()}
+
+
+@scenario("train-name-escapes")
+def _train_name_escapes(request: pytest.FixtureRequest) -> Seen:
+    tmp: Path = request.getfixturevalue("tmp_path")
+    capsys: pytest.CaptureFixture[str] = request.getfixturevalue("capsys")
+    repo = copy_example(tmp / "a" / "b" / "repo")
+    victim = tmp / "a" / "x" / "victimdir-0.4.2"
+    victim.mkdir(parents=True)
+    (victim / "keep.txt").write_text("precious")
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.release.trains.extensions]",
+                                                       '[tool.release.trains."../../x/victimdir"]'))
+    git(repo, "commit", "-qam", "a train with a path for a name")
+    out = invoke("check", "--repo", str(repo), **canary_env())
+    for argv in (["notes", "--train", "../../x/victimdir"], ["status"]):
+        assert invoke(*argv, "--repo", str(repo)).returncode == 2
+    assert sessions.build(["--repo", str(repo), "--train", "../../x/victimdir"]) == 2
+    assert "is not a plain name" in capsys.readouterr().err
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
+    return _seen(out)
+
+
+@scenario("symlink-out")
+def _symlink_out(request: pytest.FixtureRequest) -> Seen:
+    tmp: Path = request.getfixturevalue("tmp_path")
+    capsys: pytest.CaptureFixture[str] = request.getfixturevalue("capsys")
+    repo = copy_example(tmp / "repo")
+    outside = tmp / "outside"
+    (outside / "dist").mkdir(parents=True)
+    (outside / "notes").mkdir()
+    (outside / "file").write_text("not yours")
+    (outside / "release.yml").write_text("not yours either")
+    before = _outside(tmp)
+    (repo / ".release").symlink_to(outside)
+    out = invoke("notes", "--train", "core", "--repo", str(repo), **canary_env())
+    (repo / ".release").unlink()
+    # dist/ (nox -s build), release-notes/ (notes --commit), a workflow file (init-ci), and
+    # a temporary name planted beside the notes: every one refused, nothing written outside.
+    (repo / "dist").symlink_to(outside / "dist")
+    (repo / "release-notes").symlink_to(outside / "notes")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "symlinks")
+    assert sessions.build(["--repo", str(repo), "--train", "core"]) == 1
+    assert "refusing to write" in capsys.readouterr().err
+    notes = invoke("notes", "--train", "core", "--commit", "--repo", str(repo))
+    assert notes.returncode == 1 and "refusing to write" in notes.stderr, notes.stderr
+    git(repo, "rm", "-q", "release-notes", "dist")
+    git(repo, "commit", "-qm", "no more symlinked dirs")
+    (repo / ".release" / "notes").mkdir(parents=True)
+    planted = repo / ".release" / "notes" / ".core-0.4.2.md.tmp"
+    planted.symlink_to(outside / "file")
+    assert invoke("notes", "--train", "core", "--repo", str(repo)).returncode == 0
+    workflows = repo / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "release.yml").symlink_to(outside / "release.yml")
+    ci = invoke("init-ci", "--force", "--repo", str(repo))
+    assert ci.returncode == 1 and "refusing to write" in ci.stderr, ci.stderr
+    assert _outside(tmp) == before
+    return _seen(out)
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from release.lock import held
+with held(Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@scenario("second-command")
+def _second_command(request: pytest.FixtureRequest) -> Seen:
+    tmp: Path = request.getfixturevalue("tmp_path")
+    repo = copy_example(tmp / "repo")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(repo), "30"], cwd=ROOT,
+                              env=env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        before = snapshot(repo)
+        out = invoke("bump", "--repo", str(repo), "--train", "core", "--part", "patch",
+                     RELEASE_LOCK_WAIT="0.5", **canary_env())
+        assert f"pid {holder.pid} " in out.stderr
+        assert snapshot(repo) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    # Two bumps started together: one after the other, both counted, the train agrees.
+    argv = [str(BIN / "invoke"), "bump", "--repo", str(repo), "--train", "core", "--part",
+            "patch"]
+    both = [subprocess.Popen(argv, cwd=ROOT, env=env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in both] == [0, 0]
+    assert invoke("check", "--repo", str(repo)).returncode == 0
+    core = repo / "packages" / "skyline-core" / "pyproject.toml"
+    assert 'version = "0.4.4"' in core.read_text()
+    return _seen(out)
+
+
+def _tree(repo: Path) -> dict[str, bytes]:
+    """The working tree's files (git's own files left out: its index keeps stat times)."""
+    return {k: v for k, v in snapshot(repo).items() if not k.startswith(".git/")}
+
+
+@scenario("disk-full-bump")
+def _disk_full_bump(request: pytest.FixtureRequest) -> Seen:
+    from release import edits
+    from release.bump import run_bump
+    from release.errors import ReleaseError
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    repo = copy_example(tmp / "repo")
+    before = _tree(repo)
+    real = edits.write_atomic
+    written: list[Path] = []
+
+    def full_after_three(path: Path, text: str) -> None:
+        if len(written) >= 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, text)
+        written.append(path)
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(edits, "write_atomic", full_after_three)
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(ReleaseError) as failed:
+        run_bump(repo, "core", "patch", None, dry_run=False, commit=True)
+    monkeypatch.undo()
+    line = f"error: {failed.value}"
+    left = [p for p in _tree(repo) if _tree(repo)[p] != before[p]]
+    assert len(left) == 3 and all(name in line for name in left), (left, line)
+    git(repo, "checkout", "--", *left)
+    assert _tree(repo) == before
+    # With room for the rollback, the line says every file is back, and it is.
+    written.clear()
+    monkeypatch.setattr(edits, "write_atomic", full_after_three)
+    with pytest.raises(ReleaseError, match=r"every file was rolled back \(checked byte"):
+        run_bump(repo, "core", "patch", None, dry_run=False, commit=True)
+    monkeypatch.undo()
+    assert _tree(repo) == before
+    assert git(repo, "log", "--oneline").count("\n") == 0  # nothing committed
+    return Seen(1, line, line)
+
+
+@scenario("large-file")
+def _large_file(request: pytest.FixtureRequest) -> Seen:
+    import time
+
+    from release.bump import describe
+    from release.edits import line_changes
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    repo = copy_example(tmp / "repo")
+    big = repo / "docs" / "big.txt"
+    big.write_text("pip install skyline-streaming==0.4.2\n" * 25_000)  # 920 KB
+    assert 900_000 < big.stat().st_size < 950_000
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        '  { path = "compose.yaml"', '  { path = "docs/big.txt", search = '
+        '"pip install skyline-streaming=={version}" },\n  { path = "compose.yaml"', 1))
+    git(repo, "commit", "-qam", "a big occurrence file")
+    config = load(repo)
+    started = time.monotonic()
+    plan = plan_change(config, config.train("core"), part="patch")
+    shown = describe(plan, True)
+    (edit,) = [e for e in plan.edits if e.path.name == "big.txt"]
+    assert len(line_changes(edit)) == 25_000
+    assert time.monotonic() - started < 1.0
+    out = invoke("bump", "--repo", str(repo), "--train", "core", "--part", "patch",
+                 "--dry-run", **canary_env())
+    assert out.returncode == 0 and "docs/big.txt" in shown
+    return Seen(0, next(ln for ln in out.stdout.splitlines() if "docs/big.txt:" in ln),
+                out.stdout + out.stderr)
+
+
+class _Loopback:
+    """A tiny HTTP server on 127.0.0.1 whose handler the test writes (real sockets)."""
+
+    def __init__(self, handle: Callable[[Any], None]) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                handle(self)
+
+            do_POST = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Quiet(http.server.ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # the client hung up on a trickle: expected
+
+        self.server = Quiet(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@scenario("url-backslash")
+def _url_backslash(request: pytest.FixtureRequest) -> Seen:
+    import requests
+
+    lab: Lab = request.getfixturevalue("lab")
+    seen_paths: list[str] = []
+
+    def answer(handler: Any) -> None:
+        seen_paths.append(handler.path)
+        handler.send_response(204)
+        handler.end_headers()
+
+    server = _Loopback(answer)
+    try:
+        tricky = server.url.replace("http://", "http://evil\\@") + "/"
+        # The connection, not only the check: requests really goes to "evil", not loopback.
+        with pytest.raises(requests.ConnectionError):
+            requests.get(tricky, timeout=2)
+        assert requests.get(server.url + "/", timeout=2).status_code == 204
+        assert seen_paths == ["/"]
+        lab.monkeypatch.setenv("TESTPYPI_UPLOAD_URL", tricky)
+        seen = lab.session("testpypi")
+        from release.endpoints import require_secure
+        from release.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="backslash"):
+            require_secure("http://evil\\@127.0.0.1:1/", "GITHUB_API_URL")
+    finally:
+        server.close()
+    assert seen_paths == ["/"] and lab.listed() == {}
+    return seen
+
+
+@scenario("trickle")
+def _trickle(request: pytest.FixtureRequest) -> Seen:
+    import time
+
+    lab: Lab = request.getfixturevalue("lab")
+
+    def trickle(handler: Any) -> None:
+        if handler.command == "POST":  # an upload: never answered
+            time.sleep(30)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        for _ in range(30):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(1)
+
+    server = _Loopback(trickle)
+    try:
+        lab.monkeypatch.setenv("RELEASE_DEADLINE", "2")
+        lab.monkeypatch.setenv("TESTPYPI_SIMPLE_URL", server.url + "/")
+        started = time.monotonic()
+        seen = lab.session("testpypi")
+        assert time.monotonic() - started < 15
+        # The upload never answered: the index lists nothing (a real, empty index), the
+        # POST goes to the server that never answers.
+        lab.monkeypatch.setenv("TESTPYPI_SIMPLE_URL", lab.proxy.translate(lab.testpypi.simple_url))
+        lab.monkeypatch.setenv("TESTPYPI_UPLOAD_URL", server.url + "/")
+        lab.monkeypatch.setenv("RELEASE_UPLOAD_DEADLINE", "3")
+        started = time.monotonic()
+        upload = lab.session("testpypi")
+        assert time.monotonic() - started < 30
+        assert upload.exit == 1 and "uploading 4 file(s) to" in upload.line
+        assert "gave up after 3 s" in upload.line
+    finally:
+        server.close()
+    assert lab.listed() == {}
+    return seen
+
+
+@scenario("listed-without-hash")
+def _listed_without_hash(request: pytest.FixtureRequest) -> Seen:
+    from release.index import _files_from_json
+
+    lab: Lab = request.getfixturevalue("lab")
+    wheel = next(p for p in lab.files if p.name.startswith("skyline_core-")
+                 and p.suffix == ".whl")
+
+    def listing(handler: Any) -> None:
+        if handler.path.endswith(".whl"):
+            body = b"not our wheel"
+        else:
+            body = f'<a href="/files/{wheel.name}">{wheel.name}</a>'.encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server = _Loopback(listing)
+    try:
+        lab.monkeypatch.setenv("TESTPYPI_SIMPLE_URL", server.url + "/")
+        seen = lab.session("testpypi")
+    finally:
+        server.close()
+    assert lab.listed() == {}
+
+    class Answer:
+        url = "http://127.0.0.1/simple/x/"
+
+        @staticmethod
+        def json() -> dict[str, Any]:
+            return {"meta": {"api-version": "1.1"}, "files": [
+                {"filename": "x-1.0.tar.gz", "url": "x-1.0.tar.gz", "hashes": {"sha256": "AB"}}]}
+
+    (listed,) = _files_from_json(Answer(), Answer.url)  # type: ignore[arg-type]
+    assert listed.sha256 == "ab"
+    return seen
+
+
+@scenario("no-traceback")
+def _no_traceback(request: pytest.FixtureRequest) -> Seen:
+    from release.config import Train
+    from release.record import load as load_record
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    repo = copy_example(tmp / "repo")
+    pyproject = repo / "pyproject.toml"
+    good = pyproject.read_text()
+    pyproject.write_text('tool = "x"\n')  # a repo whose configuration is in release.toml
+    (repo / "release.toml").write_text(good.replace("[tool.release", "[release"))
+    out = invoke("check", "--repo", str(repo), **canary_env())
+    (repo / "release.toml").unlink()
+    pyproject.write_text(good)
+    local = invoke("bump", "--repo", str(repo), "--train", "core", "--to", "0.5.0+local")
+    assert local.returncode == 1 and "is a local version" in local.stderr, local.stderr
+    assert invoke("check", "--repo", str(repo)).returncode == 0
+    core = repo / "packages" / "skyline-core"
+    core.chmod(0o555)
+    try:
+        readonly = invoke("bump", "--repo", str(repo), "--train", "core", "--part", "patch")
+    finally:
+        core.chmod(0o755)
+    if os.geteuid() != 0:  # root writes anyway
+        assert readonly.returncode == 1 and "Traceback" not in readonly.stderr
+        assert invoke("check", "--repo", str(repo)).returncode == 0
+    (repo / ".release").mkdir()
+    (repo / ".release" / "core-0.4.2.json").write_text(
+        '{"format": 2, "train": "core", "version": "0.4.2", "steps": {"bump": []}}')
+    with pytest.raises(Exception, match="damaged release record") as damaged:
+        load_record(repo, "core", "0.4.2")
+    assert type(damaged.value).__name__ == "ReleaseError"
+    status = invoke("status", "--repo", str(repo))
+    assert "Traceback" not in status.stderr
+    train = Train(name="core", kind="python", tag_format="v{version}", packages=())
+    assert train.tag("v0.4.3") == "v0.4.3" and train.tag("0.4.3") == "v0.4.3"
+    return _seen(out)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
