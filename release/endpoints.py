@@ -73,11 +73,13 @@ def parse_url(url: str, what: str) -> Url:
         parsed = urllib3_parse_url(url)
     except LocationParseError:
         raise ConfigError(f"{what}: {public_url(url)!r} is not a valid URL") from None
+    if parsed.scheme not in ("http", "https"):
+        raise ConfigError(f"{what}: {public_url(url)!r} is not an http(s) URL")
     try:
         other = urlsplit(url).hostname
     except ValueError:
         other = None
-    if (parsed.host or "").lower() != (other or "").lower():
+    if (parsed.host or "").strip("[]").lower() != (other or "").lower():
         raise ConfigError(f"{what}: {public_url(url)!r} names its host ambiguously (an HTTP "
                           f"client would connect to {parsed.host!r}): write the URL plainly")
     return parsed
@@ -97,8 +99,6 @@ def require_secure(url: str, what: str) -> None:
     """Credentials travel only over https, or plain http on loopback (tests, local indexes);
     the host is the one the HTTP client connects to."""
     parsed = parse_url(url, what)
-    if parsed.scheme not in ("http", "https"):
-        raise ConfigError(f"{what}: {url!r} is not an http(s) URL")
     if parsed.scheme == "http" and not _is_loopback(parsed):
         raise ConfigError(f"{what}: {url} must use https (plain http is allowed only on "
                           "loopback)")

@@ -12,6 +12,22 @@ CHATTY = ("urllib3", "requests", "py.warnings", "filelock", "tomlkit")
 _MARK = "_release_train_handler"
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler on whatever sys.stderr is when a record is written (test runners and nox
+    swap it; a stream captured at configure time may be closed by then)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def debugging() -> bool:
     return os.environ.get("RELEASE_DEBUG", "").strip() not in ("", "0")
 
@@ -22,7 +38,7 @@ def configure() -> None:
     debug = debugging()
     handler: logging.Handler
     if debug:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
     else:
         handler = logging.NullHandler()

@@ -419,6 +419,8 @@ def lab(built_mini: Path, devpi: LocalDevpi, tmp_path: Path, monkeypatch: pytest
                   canary_index(devpi, "testpypi"), canary_index(devpi, "pypi"), monkeypatch,
                   capsys, caplog)
         caplog.set_level(logging.DEBUG, logger="release")
+        # release's logs do not propagate (nox must not print them): hear them directly
+        logging.getLogger("release").addHandler(caplog.handler)
         for name, value in {**lab.values(), "RELEASE_DEBUG": "1"}.items():
             monkeypatch.setenv(name, value)
         ACTIVE.append(lab)
@@ -426,6 +428,7 @@ def lab(built_mini: Path, devpi: LocalDevpi, tmp_path: Path, monkeypatch: pytest
             yield lab
         finally:
             ACTIVE.remove(lab)
+            logging.getLogger("release").removeHandler(caplog.handler)
 
 
 ACTIVE: list[Lab] = []  # the lab of the running scenario, for the leak check

@@ -133,6 +133,9 @@ def test_to_is_greater_or_refused(text: str, target: str) -> None:
     try:
         new = bump(current, to=target)
     except VersionError as exc:
+        if Version(target).local:  # a local version is never a release
+            assert "is a local version" in str(exc)
+            return
         assert "not greater" in str(exc)
         assert Version(target) <= current.version
         return
