@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 import os
 import re
 import shutil
@@ -41,10 +42,61 @@ def _repo(ctx: Context, repo: str | None) -> Path:
 
 def task(**kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
     """invoke's @task without automatic short flags: every option is spelled out (`--repo`,
-    `--train`, ...), so no letter means one thing in one task and another elsewhere."""
+    `--train`, ...), so no letter means one thing in one task and another elsewhere. Each task
+    also checks its own arguments (see `own_arguments`), so plain `invoke` (tasks.py, invoke's
+    own Program) answers `invoke ack --help` with help, as `release-train` does."""
     kwargs.setdefault("auto_shortflags", False)
     decorate: Callable[[Callable[..., Any]], Any] = invoke_task(**kwargs)
-    return decorate
+
+    def wrap(func: Callable[..., Any]) -> Any:
+        return decorate(own_arguments(kwargs.get("name") or func.__name__.replace("_", "-"),
+                                      func))
+
+    return wrap
+
+
+HELP_WORDS = ("--help", "-h")
+
+
+def task_help(name: str) -> None:
+    """The task's help, as `<binary> --help <name>` prints it (invoke or release-train)."""
+    binary = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "invoke"
+    helper = program if binary == "release-train" else Program(namespace=namespace,
+                                                               binary=binary)
+    helper.run([binary, "--help", name], exit=False)
+
+
+def own_arguments(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A task that validates what invoke's parser handed it. invoke's parser, before any task
+    runs, gives a positional argument (ack TEXT) or an option's value whatever word comes
+    next: `invoke ack --help` would acknowledge "--help", `invoke tag --train --repo X` would
+    look for a train named "--repo". Here --help/-h there prints the task's help (exit 0), and
+    another word spelled like an option is a usage error (one `error:` line, exit 2)."""
+    options = ["--" + p.replace("_", "-") for p in inspect.signature(func).parameters
+               if p != "ctx"]
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for value in [*args[1:], *kwargs.values()]:
+            for word in value if isinstance(value, list) else [value]:
+                if word in HELP_WORDS:
+                    task_help(name)
+                    return None
+                if isinstance(word, str) and re.match(r"--\w|-[A-Za-z]$", word):
+                    raise Exit(f"error: {name}: {usage_hint(word, options)}", code=2)
+        return func(*args, **kwargs)
+
+    return checked
+
+
+def usage_hint(word: str, options: list[str]) -> str:
+    """What to say about an option-like word where a value was expected."""
+    flag = word.split("=", 1)[0]
+    if flag in options:
+        return f"{flag} is an option here, not a value: give the value it follows"
+    close = difflib.get_close_matches(flag, options, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else f" (options: {', '.join(options)})"
+    return f"no option {flag!r}{hint}"
 
 
 def quiet_broken_pipe() -> None:
@@ -275,7 +327,8 @@ def gates(ctx: Context, train: list[str] | None = None, ref: str = "HEAD",
     print(run_gates_command(_repo(ctx, repo), train or None, ref))
 
 
-@task(help={"train": "only the release of this train", "repo": REPO_HELP})
+@task(help={"text": "the checkpoint, exactly as configured in confirm = [...]",
+            "train": "only the release of this train", "repo": REPO_HELP})
 @user_errors
 def ack(ctx: Context, text: str, train: str | None = None, repo: str | None = None) -> None:
     """Acknowledge a manual checkpoint (confirm = [...]) of the release in progress: records
