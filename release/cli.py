@@ -155,23 +155,25 @@ def bump(ctx: Context, part: str | None = None, train: str | None = None, to: st
     print(run_bump(_repo(ctx, repo), train, part, to, dry_run, commit=commit, every=all))
 
 
-@task(help={"tag": "also: this tag names the version the files carry (CI on a tag push)",
+@task(iterable=["train"],
+      help={"tag": "also: this tag names the version the files carry (CI on a tag push)",
             "audit": "also: list tracked lines that carry a train's version but that no bump "
                      "moves (exit 1 when there are any)",
             "suggest": "--audit, and print occurrence entries to paste into the config",
+            "train": "only this train's files, pins and audit findings (repeatable)",
             "repo": REPO_HELP})
 @user_errors
 def check(ctx: Context, tag: str | None = None, audit: bool = False, suggest: bool = False,
-          repo: str | None = None) -> None:
+          train: list[str] | None = None, repo: str | None = None) -> None:
     """Every file agrees with its train's version; pins and uv.lock agree (CI gate)."""
-    print(run_check(_repo(ctx, repo), tag, audit=audit, suggest=suggest))
+    print(run_check(_repo(ctx, repo), tag, audit=audit, suggest=suggest, trains=train or None))
 
 
-@task(help={"repo": REPO_HELP})
+@task(iterable=["train"], help={"train": "only this train (repeatable)", "repo": REPO_HELP})
 @user_errors
-def status(ctx: Context, repo: str | None = None) -> None:
+def status(ctx: Context, train: list[str] | None = None, repo: str | None = None) -> None:
     """Trains, versions, tags and where each version lives."""
-    print(render_status(_repo(ctx, repo)))
+    print(render_status(_repo(ctx, repo), train or None))
 
 
 TRAIN_HELP = "train (needed when the repo has several)"
@@ -338,19 +340,22 @@ def ack(ctx: Context, text: str, train: str | None = None, repo: str | None = No
     print(run_ack(_repo(ctx, repo), text, train))
 
 
-@task(help={"force": "replace existing workflow files",
+@task(iterable=["train"],
+      help={"force": "replace existing workflow files",
             "install": "the exact release-train CI installs, as a pinned requirement "
                        "(release-train==X.Y.Z, hashes locked into .github/release-train.txt) "
                        "(default: this release-train's version)",
             "dry_run": "print the workflows, write nothing",
+            "train": "only this python train's tags (repeatable; default: every python train)",
             "repo": REPO_HELP})
 @user_errors
 def init_ci(ctx: Context, force: bool = False, install: str | None = None,
-            dry_run: bool = False, repo: str | None = None) -> None:
+            dry_run: bool = False, train: list[str] | None = None,
+            repo: str | None = None) -> None:
     """Write GitHub Actions release workflows that run the nox sessions on tag pushes."""
     from .workflows import run_init_ci
 
-    print(run_init_ci(_repo(ctx, repo), force, install, dry_run=dry_run))
+    print(run_init_ci(_repo(ctx, repo), force, install, dry_run=dry_run, trains=train or None))
 
 
 @task(help={"file": "write release.toml instead of [tool.release] in pyproject.toml "
