@@ -196,24 +196,31 @@ def preflight(ctx: Context, train: str | None = None, part: str | None = None,
     print(run_preflight(_repo(ctx, repo), train, part, to, require_index_check))
 
 
-@task(help={"train": TRAIN_HELP, "sign": SIGN_HELP, "repo": REPO_HELP})
+DRY_RUN_HELP = "check everything, print what it would do, write nothing"
+
+
+@task(help={"train": TRAIN_HELP, "sign": SIGN_HELP,
+            "dry_run": "check everything (no fetch), print the tag and the commit, write nothing",
+            "repo": REPO_HELP})
 @user_errors
-def tag(ctx: Context, train: str | None = None, sign: bool = False,
+def tag(ctx: Context, train: str | None = None, sign: bool = False, dry_run: bool = False,
         repo: str | None = None) -> None:
     """Tag HEAD with the train's version (annotated; never moves an existing tag)."""
-    print(run_tag(_repo(ctx, repo), train, sign))
+    print(run_tag(_repo(ctx, repo), train, sign, dry_run))
 
 
 @task(help={"train": "accepted for older scripts: every train's release tags are pushed",
             "branch": "branch to push (default: the current one)",
             "tag": "push only this tag (default: every release tag the branch carries)",
             "remote": "remote (default: the branch's upstream remote, else origin)",
+            "dry_run": "print the remote and the refspecs it would push, send nothing",
             "repo": REPO_HELP})
 @user_errors
 def push(ctx: Context, train: str | None = None, branch: str | None = None,
-         tag: str | None = None, remote: str | None = None, repo: str | None = None) -> None:
+         tag: str | None = None, remote: str | None = None, dry_run: bool = False,
+         repo: str | None = None) -> None:
     """Push the branch and the tags of its releases together (git push --atomic)."""
-    print(run_push(_repo(ctx, repo), branch, tag, remote))
+    print(run_push(_repo(ctx, repo), branch, tag, remote, dry_run))
 
 
 @task(name="branch", help={"train": TRAIN_HELP, "part": "name it for the version --part makes",
