@@ -196,9 +196,6 @@ def preflight(ctx: Context, train: str | None = None, part: str | None = None,
     print(run_preflight(_repo(ctx, repo), train, part, to, require_index_check))
 
 
-DRY_RUN_HELP = "check everything, print what it would do, write nothing"
-
-
 @task(help={"train": TRAIN_HELP, "sign": SIGN_HELP,
             "dry_run": "check everything (no fetch), print the tag and the commit, write nothing",
             "repo": REPO_HELP})
@@ -224,37 +221,44 @@ def push(ctx: Context, train: str | None = None, branch: str | None = None,
 
 
 @task(name="branch", help={"train": TRAIN_HELP, "part": "name it for the version --part makes",
-                           "to": "name it for this version", "repo": REPO_HELP})
+                           "to": "name it for this version",
+                           "dry_run": "check everything (no fetch), print the branch, write "
+                                      "nothing", "repo": REPO_HELP})
 @user_errors
 def branch_(ctx: Context, train: str | None = None, part: str | None = None,
-            to: str | None = None, repo: str | None = None) -> None:
+            to: str | None = None, dry_run: bool = False, repo: str | None = None) -> None:
     """Create release/<train>-v<version> from an up-to-date main and switch to it."""
-    print(run_branch(_repo(ctx, repo), train, part, to))
+    print(run_branch(_repo(ctx, repo), train, part, to, dry_run))
 
 
-@task(help={"train": TRAIN_HELP, "repo": REPO_HELP})
+BRANCHES_DRY_RUN = "check everything (no fetch), print the branches, commits (files and " \
+    "lines) and tags it would make, write nothing"
+
+
+@task(help={"train": TRAIN_HELP, "dry_run": BRANCHES_DRY_RUN, "repo": REPO_HELP})
 @user_errors
-def freeze(ctx: Context, train: str | None = None, repo: str | None = None) -> None:
+def freeze(ctx: Context, train: str | None = None, dry_run: bool = False,
+           repo: str | None = None) -> None:
     """Beta-branch model: main into rc; main moves to the next minor's .dev1."""
-    print(run_freeze(_repo(ctx, repo), train))
+    print(run_freeze(_repo(ctx, repo), train, dry_run))
 
 
 @task(help={"train": TRAIN_HELP, "branch": "version branch to release the next beta from",
-            "sign": SIGN_HELP, "repo": REPO_HELP})
+            "sign": SIGN_HELP, "dry_run": BRANCHES_DRY_RUN, "repo": REPO_HELP})
 @user_errors
 def cut_beta(ctx: Context, train: str | None = None, branch: str | None = None,
-             sign: bool = False, repo: str | None = None) -> None:
+             sign: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """Beta-branch model: release the next beta (first: create X.Y from rc)."""
-    print(run_cut_beta(_repo(ctx, repo), train, branch, sign))
+    print(run_cut_beta(_repo(ctx, repo), train, branch, sign, dry_run))
 
 
 @task(help={"train": TRAIN_HELP, "branch": "version branch (default: the current one)",
-            "sign": SIGN_HELP, "repo": REPO_HELP})
+            "sign": SIGN_HELP, "dry_run": BRANCHES_DRY_RUN, "repo": REPO_HELP})
 @user_errors
 def final(ctx: Context, train: str | None = None, branch: str | None = None,
-          sign: bool = False, repo: str | None = None) -> None:
+          sign: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """Beta-branch model: release X.Y.Z from its version branch, move on to the next b1."""
-    print(run_final(_repo(ctx, repo), train, branch, sign))
+    print(run_final(_repo(ctx, repo), train, branch, sign, dry_run))
 
 
 @task(name="pin-downstream",
