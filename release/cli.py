@@ -265,17 +265,23 @@ def final(ctx: Context, train: str | None = None, branch: str | None = None,
       help={"train": "the artifact train whose pins move (e.g. addon; required)",
             "to": "pin this version (default: the newest one verified on PyPI)",
             "part": "how the artifact train's own version moves (default: patch)",
-            "commit": "commit the change", "repo": REPO_HELP})
+            "commit": "commit the change",
+            "dry_run": "print the pins, files and lines that would move, write nothing",
+            "repo": REPO_HELP})
 @user_errors
 def pin_downstream(ctx: Context, train: str | None = None, to: str | None = None,
-                   part: str = "patch", commit: bool = False, repo: str | None = None) -> None:
+                   part: str = "patch", commit: bool = False, dry_run: bool = False,
+                   repo: str | None = None) -> None:
     """Point a downstream artifact at a release that passed PyPI verification; bump it."""
     from .config import load
+    from .downstream import describe_pins
     from .downstream import pin_downstream as move
 
     if not train:
         raise UsageError("pin-downstream needs --train (the artifact train whose pins move)")
-
+    if dry_run:
+        print(describe_pins(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit))
+        return
     print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True))
 
 
@@ -284,25 +290,28 @@ VERSION_HELP = "version (default: the train's current version in the files)"
 
 @task(help={"train": TRAIN_HELP, "version": VERSION_HELP,
             "commit": "write release-notes/<train>-<version>.md and commit that file alone",
+            "dry_run": "print the path and the notes, write nothing",
             "repo": REPO_HELP})
 @user_errors
 def notes(ctx: Context, train: str | None = None, version: str | None = None,
-          commit: bool = False, repo: str | None = None) -> None:
+          commit: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """Write .release/notes/<train>-<version>.md (ignored) from the record, changes/ and
     commits; with --commit, release-notes/<train>-<version>.md in its own commit."""
     from .notes import run_notes
 
-    print(run_notes(_repo(ctx, repo), train, version, commit))
+    print(run_notes(_repo(ctx, repo), train, version, commit, dry_run))
 
 
-@task(help={"train": TRAIN_HELP, "version": VERSION_HELP, "repo": REPO_HELP})
+@task(help={"train": TRAIN_HELP, "version": VERSION_HELP,
+            "dry_run": "print the API request (never the token), send nothing",
+            "repo": REPO_HELP})
 @user_errors
 def github_release(ctx: Context, train: str | None = None, version: str | None = None,
-                   repo: str | None = None) -> None:
+                   dry_run: bool = False, repo: str | None = None) -> None:
     """Publish the release notes as a GitHub release of the tag (token: GITHUB_TOKEN)."""
     from .github import run_github_release
 
-    print(run_github_release(_repo(ctx, repo), train, version))
+    print(run_github_release(_repo(ctx, repo), train, version, dry_run))
 
 
 @task(iterable=["train", "python", "platform"],
@@ -311,19 +320,23 @@ def github_release(ctx: Context, train: str | None = None, version: str | None =
             "to": "release this exact version instead of --part",
             "python": "install-back interpreter (repeatable; default: config pythons)",
             "platform": "foreign platform to resolve for (repeatable; default: config)",
-            "require_index_check": INDEX_CHECK_HELP, "repo": REPO_HELP})
+            "require_index_check": INDEX_CHECK_HELP,
+            "dry_run": "print the plan (trains, versions, indexes, stages, each bump's files "
+                       "and lines), write and send nothing",
+            "repo": REPO_HELP})
 @user_errors
 def release(ctx: Context, train: list[str] | None = None, part: str | None = None,
             to: str | None = None, python: list[str] | None = None,
             platform: list[str] | None = None, require_index_check: bool = False,
-            repo: str | None = None) -> None:
+            dry_run: bool = False, repo: str | None = None) -> None:
     """The whole release against the configured indexes: preflight, bump, commit, tag, push,
     build, TestPyPI, PyPI (finals), downstream, notes. Resumable: run it again after a
     failure and it goes on from the failed stage."""
     from .pipeline import release_command
 
     print(release_command(_repo(ctx, repo), train or None, part, to, python or None,
-                          platform or None, require_index_check=require_index_check))
+                          platform or None, require_index_check=require_index_check,
+                          dry_run=dry_run))
 
 
 @task(iterable=["train"],
