@@ -342,26 +342,30 @@ def release(ctx: Context, train: list[str] | None = None, part: str | None = Non
 @task(iterable=["train"],
       help={"train": "only the repository's and this train's checks (repeatable)",
             "ref": "commit or tag to check (default: HEAD; uncommitted edits are not seen)",
+            "dry_run": "print the commands and where they would run, run nothing",
             "repo": REPO_HELP})
 @user_errors
 def gates(ctx: Context, train: list[str] | None = None, ref: str = "HEAD",
-          repo: str | None = None) -> None:
+          dry_run: bool = False, repo: str | None = None) -> None:
     """Run the release's validation gates (before-build, then checks) on a clean worktree
     of REF, exactly as a release runs them; logs in .release/logs/."""
     from .gates import run_gates_command
 
-    print(run_gates_command(_repo(ctx, repo), train or None, ref))
+    print(run_gates_command(_repo(ctx, repo), train or None, ref, dry_run))
 
 
 @task(help={"text": "the checkpoint, exactly as configured in confirm = [...]",
-            "train": "only the release of this train", "repo": REPO_HELP})
+            "train": "only the release of this train",
+            "dry_run": "print the release records it would mark, write nothing",
+            "repo": REPO_HELP})
 @user_errors
-def ack(ctx: Context, text: str, train: str | None = None, repo: str | None = None) -> None:
+def ack(ctx: Context, text: str, train: str | None = None, dry_run: bool = False,
+        repo: str | None = None) -> None:
     """Acknowledge a manual checkpoint (confirm = [...]) of the release in progress: records
     who (git user) and when; run the release again to go on."""
     from .gates import run_ack
 
-    print(run_ack(_repo(ctx, repo), text, train))
+    print(run_ack(_repo(ctx, repo), text, train, dry_run))
 
 
 @task(iterable=["train"],
