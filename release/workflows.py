@@ -547,7 +547,9 @@ def run_init_ci(root: Path, force: bool = False, install: str | None = None, *,
     """`invoke init-ci`: what was written, and what GitHub needs besides."""
     lines = write_workflows(root, force=force, install=install, dry_run=dry_run,
                             trains=trains)
-    if not dry_run:
+    if dry_run:
+        lines.append("dry run: nothing written")
+    else:
         lines.append("next: create the GitHub environments testpypi and pypi, and register "
                      "this repository and release.yml / release-candidate.yml as trusted "
                      "publishers on TestPyPI and PyPI")

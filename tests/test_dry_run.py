@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from release import git
-from tests.repos import snapshot
+from release.record import load as load_record
+from tests.repos import copy_example, invoke, snapshot
+from tests.repos import git as run_git
 from tests.test_branching import BETA
 from tests.test_git import commit_file, make_repo, ok, sh, task, version_in
 
@@ -39,7 +43,8 @@ def test_tag_and_push_dry_runs(tmp_path: Path) -> None:
     assert "tag core-v1.1.0 is already on HEAD" in dry("tag", repo=work, also=origin)
     out = dry("push", repo=work, also=origin)
     assert f"would push to origin ({origin}), atomically" in out
-    assert "  refs/heads/main:refs/heads/main\n  refs/tags/core-v1.1.0:refs/tags/core-v1.1.0\n" in out
+    assert "  refs/heads/main:refs/heads/main\n" \
+           "  refs/tags/core-v1.1.0:refs/tags/core-v1.1.0\n" in out
     ok("push", repo=work)
     assert sh(origin, "rev-parse", "core-v1.1.0^{commit}") == head
 
@@ -85,3 +90,97 @@ def test_beta_model_dry_runs(tmp_path: Path) -> None:
     ok("final", repo=work)
     assert version_in(work, "v0.12.0") == "0.12.0"
     assert git.status(work) == []
+
+
+# --- the example: downstream pins, notes, GitHub, gates, checkpoints, the whole release --------
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The example under git with a bare origin it tracks, and a release of core 0.5.0 that
+    its record shows verified on PyPI (the add-on may pin it), one checkpoint configured."""
+    repo = copy_example(tmp_path / "mono")
+    text = (repo / "pyproject.toml").read_text()
+    (repo / "pyproject.toml").write_text(text.replace(
+        '[tool.release.trains.core]\n', f'[tool.release.trains.core]\nconfirm = ["{CHECK}"]\n'))
+    run_git(repo, "commit", "-qam", "a checkpoint")
+    run_git(tmp_path, "init", "-q", "--bare", "origin.git")
+    run_git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    run_git(repo, "push", "-q", "-u", "origin", "main")
+    record = load_record(repo, "core", "0.5.0")
+    with record.running("preflight", {"version": "0.5.0"}) as out:
+        out["checks"] = []
+    record.set("verifications", {"pypi": {"ok": True, "index": "pypi"}})
+    return repo
+
+
+CHECK = "changelog reviewed"
+
+
+def dry_in(repo: Path, *args: str, **extra: str) -> str:
+    before = snapshot(repo), snapshot(repo.parent / "origin.git")
+    out = invoke(*args, "--repo", str(repo), "--dry-run", **extra)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (snapshot(repo), snapshot(repo.parent / "origin.git")) == before
+    assert "dry run" in out.stdout and out.stderr == "", out.stdout + out.stderr
+    return out.stdout
+
+
+def test_pin_downstream_dry_run(example: Path) -> None:
+    out = dry_in(example, "pin-downstream", "--train", "addon", "--commit")
+    assert "would move addon/Dockerfile:5: core 0.4.2 -> 0.5.0" in out
+    assert "    - " in out and "skyline-streaming==0.4.2" in out
+    assert "and bump addon: 1.0.3 -> 1.0.4" in out
+    assert "would commit: chore(release): addon 1.0.4 (pins core 0.5.0)" in out
+    real = invoke("pin-downstream", "--train", "addon", "--commit", "--repo", str(example))
+    assert real.returncode == 0, real.stderr
+    assert "skyline-streaming==0.5.0" in (example / "addon/Dockerfile").read_text()
+    assert run_git(example, "log", "-1", "--format=%s") == \
+        "chore(release): addon 1.0.4 (pins core 0.5.0)"
+
+
+def test_notes_dry_run(example: Path) -> None:
+    out = dry_in(example, "notes", "--train", "core")
+    assert out.startswith(f"would write {example}/.release/notes/core-0.4.2.md:\n\n# core 0.4.2")
+    out = dry_in(example, "notes", "--train", "core", "--commit")
+    assert f"would write {example}/release-notes/core-0.4.2.md and commit it alone" in out
+
+
+def test_github_release_dry_run_shows_the_request_never_the_token(example: Path) -> None:
+    settings = {"GITHUB_REPOSITORY": "example/skyline", "GH_TOKEN": "",
+                "GITHUB_API_URL": "https://api.github.invalid"}
+    out = dry_in(example, "github-release", "--train", "core", GITHUB_TOKEN="", **settings)
+    assert "would POST https://api.github.invalid/repos/example/skyline/releases" in out
+    assert "GITHUB_TOKEN or GH_TOKEN: not set, needed" in out
+    assert '"tag_name": "v0.4.2"' in out and '"prerelease": false' in out
+    secret = "ghp_" + "s3cr3t" * 6
+    out = dry_in(example, "github-release", "--train", "core", GITHUB_TOKEN=secret, **settings)
+    assert "GITHUB_TOKEN/GH_TOKEN, set" in out and "s3cr3t" not in out
+
+
+def test_gates_and_ack_dry_runs(example: Path) -> None:
+    out = dry_in(example, "gates")
+    assert "would run, in a clean worktree of" in out and "  check: git diff --check" in out
+    out = dry_in(example, "ack", CHECK)
+    assert f'would acknowledge "{CHECK}" for core 0.5.0 as Release Tester' in out
+    assert "in .release/core-0.5.0.json" in out
+
+
+def test_release_dry_run_is_the_plan(example: Path) -> None:
+    out = dry_in(example, "release", "--train", "core", "--part", "minor",
+                 TESTPYPI_UPLOAD_URL="http://127.0.0.1:9/testpypi/",
+                 TESTPYPI_SIMPLE_URL="http://127.0.0.1:9/testpypi/+simple/")
+    assert out.startswith("resuming core 0.5.0 from the release records\n"
+                          "release plan (dry run: nothing written, nothing sent)\n"
+                          "  core 0.5.0 (tag v0.5.0; resuming its release record)\n")
+    assert "testpypi http://127.0.0.1:9/testpypi/" in out
+    assert "    preflight: done before, skipped\n" in out
+    assert f'    confirm: to do ("{CHECK}")' in out
+    assert "    push: to do (main and the release tags to origin, atomically)" in out
+    assert "    downstream: to do (pin addon)" in out
+    assert "  bump core: 0.4.2 -> 0.5.0  (tag v0.5.0)" in out
+    assert "  commit: chore(release): core 0.5.0" in out
+
+
+def test_init_ci_dry_run_for_one_train(example: Path) -> None:
+    out = dry_in(example, "init-ci", "--train", "extensions")
+    assert "extensions-v*" in out and "      - v*" not in out
