@@ -138,7 +138,8 @@ def run_check(root: Path, tag: str | None = None, *, audit: bool = False,
     if tag and trains:
         owner, _ = train_of_tag(config, tag)
         if owner.name not in names:
-            raise ReleaseError(f"tag {tag} is {owner.name}'s, not {', '.join(sorted(names))}'s: "
+            raise ReleaseError(f"tag {tag} belongs to train {owner.name}, not to "
+                               f"{', '.join(sorted(names))}: "
                                "check it with --train " + owner.name)
     summary = check_tag(root, tag) if tag else ""
     if tag and not (audit or suggest):
