@@ -274,8 +274,9 @@ def test_status_and_check_limited_to_a_train(tmp_path: Path) -> None:
     assert ext.returncode == 1 and "skyline_ext_models/__init__.py:3" in ext.stderr
     other = tool("--repo", str(repo), "check", "--train", "core", "--tag", "extensions-v1.2.0")
     assert other.returncode == 1
-    assert one_error_line(other) == ("error: tag extensions-v1.2.0 is extensions's, not core's: "
-                                     "check it with --train extensions")
+    assert one_error_line(other) == ("error: tag extensions-v1.2.0 belongs to train "
+                                     "extensions, not to core: check it with --train "
+                                     "extensions")
 
 
 def test_rehearse_refuses_an_unknown_train_before_making_anything(tmp_path: Path) -> None:
