@@ -288,3 +288,21 @@ def test_rehearse_refuses_an_unknown_train_before_making_anything(tmp_path: Path
     assert out.returncode != 0
     assert "no train named 'nope'" in out.stderr and "Traceback" not in out.stderr
     assert not workspace.exists()
+
+
+@pytest.mark.slow
+def test_rehearse_releases_only_the_trains_named(tmp_path: Path) -> None:
+    """The example's extensions need core, which the scratch indexes do not have: released
+    alone, the rehearsal tags and uploads the extensions only, and stops at install-back with
+    the one line that names what is missing."""
+    from tests.test_pipeline import FAST, nox
+
+    out = nox("-s", "rehearse", "--", "--repo", str(ROOT / "examples/monorepo"), "--workspace",
+              str(tmp_path / "ws"), "--train", "extensions", "--part", "rc", *FAST)
+    assert out.returncode != 0
+    assert "error: install-back from testpypi failed on Python 3.11: installing " \
+        "skyline-ext-ai==1.2.1rc1 failed" in out.stderr
+    assert "bumped extensions 1.2.0 -> 1.2.1rc1" in out.stdout and "bumped core" not in out.stdout
+    records = sorted(p.name for p in (tmp_path / "ws/repo/.release").glob("*.json"))
+    assert records == ["extensions-1.2.1rc1.json"]
+    assert git(tmp_path / "ws/repo", "tag", "--list") == "extensions-v1.2.1rc1"
