@@ -20,7 +20,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from . import git
-from .bump import Plan, apply_and_commit, plan_change
+from .bump import Plan, apply_and_commit, commit_message, describe, plan_change
 from .check import Problem, problems, train_version
 from .config import Config, Train, load
 from .errors import GitError, ReleaseError
@@ -35,6 +35,12 @@ from .preflight import (
     sign_wanted,
 )
 from .versions import Written, bump
+
+DRY = "dry run: nothing written"
+
+
+def _kind(signed: bool) -> str:
+    return "signed" if signed else "annotated"
 
 
 def _train(config: Config, name: str | None) -> Train:
@@ -91,17 +97,17 @@ def _new_branch_free(repo: Path, name: str, remote: str | None) -> None:
 # --- release branches --------------------------------------------------------------------------
 
 def create_release_branch(config: Config, train_name: str | None, part: str | None = None,
-                          to: str | None = None) -> str:
+                          to: str | None = None, dry_run: bool = False) -> str:
     """Create `release/<train>-v<version>` (config.branch_model.release_branch) from an
     up-to-date main, and switch to it. The version is the planned one (--part/--to) or the one
-    main's files carry."""
+    main's files carry. With `dry_run`, every check (no fetch), then what it would create."""
     repo = config.root
     git.require_repo(repo)
     train = _train(config, train_name)
     main = config.branch_model.main
     lines = [check_clean(repo)]
     main_sha = _require_branch(repo, main, "the release branch is cut from it")
-    lines.append(check_upstream(repo, main))
+    lines.append(check_upstream(repo, main, fetch=not dry_run))
     current, _ = files_at(config, main_sha, train)
     version = bump(current, part=part, to=to) if (part or to) else current
     name = branch_name(config.branch_model.release_branch, train, version)
@@ -109,6 +115,10 @@ def create_release_branch(config: Config, train_name: str | None, part: str | No
     _new_branch_free(repo, name, remote)
     lines.append(check_tag_free(repo, train.tag(version.text), remote))
     lines.append(check_newer(repo, train, version.text, main_sha))
+    if dry_run:
+        return "\n".join([*(f"ok: {line}" for line in lines),
+                          f"would create {name} from {main} ({git.short(main_sha)}) and switch "
+                          "to it", DRY])
     git.git(repo, "switch", "--quiet", "--no-track", "-c", name, main_sha,
             what=f"git switch -c {name}")
     lines = [f"ok: {line}" for line in lines]
@@ -139,9 +149,10 @@ def _tag(repo: Path, train: Train, version: str, commit: str, sign: bool) -> str
     return tag
 
 
-def freeze(config: Config, train_name: str | None = None) -> str:
+def freeze(config: Config, train_name: str | None = None, dry_run: bool = False) -> str:
     """Feature freeze: bring main into rc (created, fast-forwarded or merged) and move main
-    from X.Y.0.devN to X.(Y+1).0.dev1."""
+    from X.Y.0.devN to X.(Y+1).0.dev1. With `dry_run`, every check (no fetch), then the rc
+    move and main's commit it would make."""
     repo = config.root
     git.require_repo(repo)
     train = _train(config, train_name)
@@ -150,9 +161,9 @@ def freeze(config: Config, train_name: str | None = None) -> str:
     main_sha = _require_branch(repo, bm.main, "the freeze starts from it")
     rc_old = git.rev(repo, f"refs/heads/{bm.rc}")
     fetched: set[str] = set()
-    lines.append(check_upstream(repo, bm.main, fetched))
+    lines.append(check_upstream(repo, bm.main, fetched, fetch=not dry_run))
     if rc_old is not None:
-        lines.append(check_upstream(repo, bm.rc, fetched))
+        lines.append(check_upstream(repo, bm.rc, fetched, fetch=not dry_run))
     with git.branch_checkout(repo, bm.main) as main_tree:
         here = config_in(config, main_tree)
         found = scan(here)
@@ -165,6 +176,14 @@ def freeze(config: Config, train_name: str | None = None) -> str:
                                f"(invoke bump --train {train.name} --part dev)")
         next_dev = f"{v.major}.{_minor(v) + 1}.0.dev1"
         plan = plan_change(here, here.train(train.name), next_dev, found=found)
+        if dry_run:
+            move = f"create {bm.rc} at {bm.main}" if rc_old is None else \
+                _merge_into(repo, bm.rc, main_sha, "", dry_run=True)
+            return "\n".join([*(f"ok: {line}" for line in lines),
+                              f"would {move} ({git.short(main_sha)}): {bm.rc} would carry "
+                              f"{train.name} {current}",
+                              f"would commit on {bm.main}: {commit_message(here, plan)}",
+                              describe(plan, dry_run=True)])
         # Effects from here on; undo the rc move if main's commit fails.
         try:
             if rc_old is None:
@@ -184,11 +203,14 @@ def freeze(config: Config, train_name: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _merge_into(repo: Path, branch: str, commit: str, message: str) -> str:
+def _merge_into(repo: Path, branch: str, commit: str, message: str,
+                dry_run: bool = False) -> str:
     before = git.rev(repo, f"refs/heads/{branch}")
     if before == commit or (before and git.is_ancestor(repo, commit, before)):
         return f"{branch} already had {commit[:12]}"
     fast = before is not None and git.is_ancestor(repo, before, commit)
+    if dry_run:
+        return f"fast-forward {branch}" if fast else f"merge {commit[:12]} into {branch}"
     with git.branch_checkout(repo, branch) as tree:
         proc = git.run_git(tree, "merge", "--quiet", "--no-edit", "-m", message, commit)
         if proc.returncode != 0:
@@ -212,10 +234,11 @@ def _move_on(config: Config, train: Train, tag: str, branch: str, part: str) -> 
 
 
 def cut_beta(config: Config, train_name: str | None = None, branch: str | None = None,
-             sign: bool = False) -> str:
+             sign: bool = False, dry_run: bool = False) -> str:
     """Release the next beta. The first time for rc's X.Y: create the version branch from
     rc, set X.Y.0b1, commit, tag, move on to X.Y.0b2. Later (or with --branch): tag the beta
-    the version branch carries and move it on to the next one."""
+    the version branch carries and move it on to the next one. With `dry_run`, every check
+    (no fetch), then the branch, commits and tag it would make."""
     repo = config.root
     git.require_repo(repo)
     train = _train(config, train_name)
@@ -224,7 +247,7 @@ def cut_beta(config: Config, train_name: str | None = None, branch: str | None =
     fetched: set[str] = set()
     if branch is None:
         rc_sha = _require_branch(repo, bm.rc, "run invoke freeze first")
-        lines.append(check_upstream(repo, bm.rc, fetched))
+        lines.append(check_upstream(repo, bm.rc, fetched, fetch=not dry_run))
         current, listed = files_at(config, rc_sha, train)
         _agree(bm.rc, listed)
         v = current.version
@@ -234,13 +257,14 @@ def cut_beta(config: Config, train_name: str | None = None, branch: str | None =
         branch = branch_name(bm.version_branch, train, current)
         if not git.branch_exists(repo, branch):
             first = f"{v.major}.{_minor(v)}.{v.micro}b1"
-            return "\n".join(_first_beta(config, train, branch, rc_sha, first, sign, lines))
+            return "\n".join(_first_beta(config, train, branch, rc_sha, first, sign, lines,
+                                          dry_run))
     _require_branch(repo, branch, "create it with invoke cut-beta (without --branch)")
-    return "\n".join(_next_beta(config, train, branch, sign, lines, fetched))
+    return "\n".join(_next_beta(config, train, branch, sign, lines, fetched, dry_run))
 
 
 def _first_beta(config: Config, train: Train, branch: str, start: str, first: str,
-                sign: bool, lines: list[str]) -> list[str]:
+                sign: bool, lines: list[str], dry_run: bool = False) -> list[str]:
     repo = config.root
     remote = git.default_remote(repo, config.branch_model.rc)
     _new_branch_free(repo, branch, remote)
@@ -249,6 +273,14 @@ def _first_beta(config: Config, train: Train, branch: str, start: str, first: st
     lines.append(check_newer(repo, train, first, start))
     signed = sign_wanted(repo, sign)
     out = [f"ok: {line}" for line in lines]
+    if dry_run:
+        with git.clean_worktree(repo, start) as tree:
+            here = config_in(config, tree)
+            plan = plan_change(here, here.train(train.name), first)
+            return [*out, f"would create {branch} from {config.branch_model.rc} "
+                    f"({git.short(start)}), commit {commit_message(here, plan)!r} and tag "
+                    f"{tag} ({_kind(signed)})", describe(plan, dry_run=True),
+                    f"then move {branch} on to {bump(plan.new, part='pre')}, one beta ahead"]
     git.git(repo, "branch", "--no-track", branch, start, what="git branch")
     tagged = False
     try:
@@ -271,9 +303,9 @@ def _first_beta(config: Config, train: Train, branch: str, start: str, first: st
 
 
 def _next_beta(config: Config, train: Train, branch: str, sign: bool, lines: list[str],
-               fetched: set[str]) -> list[str]:
+               fetched: set[str], dry_run: bool = False) -> list[str]:
     repo = config.root
-    lines.append(check_upstream(repo, branch, fetched))
+    lines.append(check_upstream(repo, branch, fetched, fetch=not dry_run))
     with git.branch_checkout(repo, branch) as tree:
         here = config_in(config, tree)
         found = scan(here)
@@ -289,6 +321,11 @@ def _next_beta(config: Config, train: Train, branch: str, sign: bool, lines: lis
         lines.append(check_newer(repo, train, current.text, f"refs/heads/{branch}"))
         out = [f"ok: {line}" for line in lines]
         sha = git.head(tree)
+        if dry_run:
+            after = plan_change(here, here.train(train.name), part="pre", found=found)
+            return [*out, f"{branch}: would tag {tag} ({_kind(sign_wanted(repo, sign))}) on "
+                    f"{git.short(sha)}, then move on to {after.new}, one beta ahead "
+                    f"({commit_message(here, after)!r})", describe(after, dry_run=True)]
         _tag(repo, train, current.text, sha, sign_wanted(repo, sign))
         out.append(f"{branch}: tagged {tag} on {git.short(sha)}")
         after = _move_on(here, train, tag, branch, "pre")
@@ -298,8 +335,9 @@ def _next_beta(config: Config, train: Train, branch: str, sign: bool, lines: lis
 
 
 def final_release(config: Config, train_name: str | None = None, branch: str | None = None,
-                  sign: bool = False) -> str:
-    """A final from a version branch: set X.Y.Z, commit, tag, move on to X.Y.(Z+1)b1."""
+                  sign: bool = False, dry_run: bool = False) -> str:
+    """A final from a version branch: set X.Y.Z, commit, tag, move on to X.Y.(Z+1)b1. With
+    `dry_run`, every check (no fetch), then the commit and tag it would make."""
     repo = config.root
     git.require_repo(repo)
     train = _train(config, train_name)
@@ -312,7 +350,7 @@ def final_release(config: Config, train_name: str | None = None, branch: str | N
         raise GitError(f"{branch} is not a version branch ({template}): switch to one or pass "
                        "--branch")
     old = _require_branch(repo, branch, "check the name (git branch)")
-    lines.append(check_upstream(repo, branch))
+    lines.append(check_upstream(repo, branch, fetch=not dry_run))
     with git.branch_checkout(repo, branch) as tree:
         here = config_in(config, tree)
         found = scan(here)
@@ -328,6 +366,11 @@ def final_release(config: Config, train_name: str | None = None, branch: str | N
         lines.append(check_newer(repo, train, plan.new.text, f"refs/heads/{branch}"))
         signed = sign_wanted(repo, sign)
         out = [f"ok: {line}" for line in lines]
+        if dry_run:
+            return "\n".join([*out, f"{branch}: would commit {commit_message(here, plan)!r} "
+                              f"and tag {tag} ({_kind(signed)})", describe(plan, dry_run=True),
+                              f"then move {branch} on to {bump(plan.new, part='beta')}, one "
+                              "beta ahead"])
         sha = apply_and_commit(here, plan)
         try:
             _tag(repo, train, plan.new.text, sha, signed)
@@ -342,19 +385,19 @@ def final_release(config: Config, train_name: str | None = None, branch: str | N
 
 
 def run_branch(root: Path, train: str | None, part: str | None = None,
-               to: str | None = None) -> str:
-    return create_release_branch(load(root), train, part, to)
+               to: str | None = None, dry_run: bool = False) -> str:
+    return create_release_branch(load(root), train, part, to, dry_run)
 
 
-def run_freeze(root: Path, train: str | None) -> str:
-    return freeze(load(root), train)
+def run_freeze(root: Path, train: str | None, dry_run: bool = False) -> str:
+    return freeze(load(root), train, dry_run)
 
 
 def run_cut_beta(root: Path, train: str | None, branch: str | None = None,
-                 sign: bool = False) -> str:
-    return cut_beta(load(root), train, branch, sign)
+                 sign: bool = False, dry_run: bool = False) -> str:
+    return cut_beta(load(root), train, branch, sign, dry_run)
 
 
 def run_final(root: Path, train: str | None, branch: str | None = None,
-              sign: bool = False) -> str:
-    return final_release(load(root), train, branch, sign)
+              sign: bool = False, dry_run: bool = False) -> str:
+    return final_release(load(root), train, branch, sign, dry_run)

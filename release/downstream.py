@@ -13,9 +13,9 @@ from pathlib import Path
 from packaging.version import Version
 
 from . import git
-from .bump import apply_plan, plan_change
+from .bump import Plan, apply_plan, describe, plan_change
 from .config import Config, Train, load
-from .edits import FileEdit, apply
+from .edits import FileEdit, apply, line_changes
 from .errors import ReleaseError
 from .locations import Spot, rewrite, scan
 from .record import all_records
@@ -50,13 +50,8 @@ def _pin_edits(config: Config, train: Train, targets: dict[str, str]) -> tuple[l
     return edits, moved
 
 
-def pin_downstream(config: Config, train_name: str, *, to: str | None = None,
-                   part: str = "patch", commit: bool = False, journal: bool = False) -> str:
-    """Move the train's downstream pins to verified releases, then bump the train itself;
-    with `journal`, the pinned releases' records note their downstream stage done."""
-    train = config.train(train_name)
-    if not train.pins:
-        raise ReleaseError(f"train {train.name} pins no other train (no pins = [...] in config)")
+def targets_of(config: Config, train: Train, to: str | None) -> dict[str, str]:
+    """The verified release each pinned train moves to (--to, or the newest verified)."""
     targets: dict[str, str] = {}
     for pinned in sorted({p.train for p in train.pins}):
         verified = verified_on_pypi(config.root, pinned)
@@ -66,6 +61,44 @@ def pin_downstream(config: Config, train_name: str, *, to: str | None = None,
             raise ReleaseError(f"{what} has not passed PyPI verification (no release record "
                                "shows it): publish and verify it first (nox -s pypi), then pin")
         targets[pinned] = wanted
+    return targets
+
+
+def pin_commit_message(plan: Plan, targets: dict[str, str]) -> str:
+    return (f"chore(release): {plan.train.name} {plan.new} (pins "
+            + ", ".join(f"{k} {v}" for k, v in targets.items()) + ")")
+
+
+def describe_pins(config: Config, train_name: str, *, to: str | None = None,
+                  part: str = "patch", commit: bool = False) -> str:
+    """What pin_downstream would do (dry run): the pins and lines that move, the train's own
+    bump, the commit."""
+    train = config.train(train_name)
+    if not train.pins:
+        raise ReleaseError(f"train {train.name} pins no other train (no pins = [...] in config)")
+    targets = targets_of(config, train, to)
+    edits, moved = _pin_edits(config, train, targets)
+    if not moved:
+        return f"{train.name} already pins " + ", ".join(f"{k} {v}" for k, v in targets.items())
+    lines = [f"would move {s.where}: {s.train} {s.written} -> {targets[s.train]}" for s in moved]
+    for change in (c for e in edits for c in line_changes(e)):
+        lines += [f"  {change.path}:{change.line}", f"    - {change.old.strip()}",
+                  f"    + {change.new.strip()}"]
+    plan = plan_change(config, train, part=part)
+    lines.append("and bump " + describe(plan, dry_run=True))
+    if commit:
+        lines.append(f"would commit: {pin_commit_message(plan, targets)}")
+    return "\n".join(lines)
+
+
+def pin_downstream(config: Config, train_name: str, *, to: str | None = None,
+                   part: str = "patch", commit: bool = False, journal: bool = False) -> str:
+    """Move the train's downstream pins to verified releases, then bump the train itself;
+    with `journal`, the pinned releases' records note their downstream stage done."""
+    train = config.train(train_name)
+    if not train.pins:
+        raise ReleaseError(f"train {train.name} pins no other train (no pins = [...] in config)")
+    targets = targets_of(config, train, to)
     edits, moved = _pin_edits(config, train, targets)
     if not moved:
         return f"{train.name} already pins " + ", ".join(f"{k} {v}" for k, v in targets.items())
@@ -76,8 +109,7 @@ def pin_downstream(config: Config, train_name: str, *, to: str | None = None,
         fresh = load(config.root)
         plan = plan_change(fresh, fresh.train(train.name), part=part)
         paths = [e.path for e in edits] + plan.paths
-        message = (f"chore(release): {train.name} {plan.new} (pins "
-                   + ", ".join(f"{k} {v}" for k, v in targets.items()) + ")")
+        message = pin_commit_message(plan, targets)
 
         def do_commit() -> None:
             bumped.append(git.commit_paths(config.root, paths, message))

@@ -161,9 +161,9 @@ def identity(repo: Path) -> str:
     return re.sub(r"\s+\d+\s+[+-]\d{4}$", "", ident)
 
 
-def run_ack(root: Path, text: str, train: str | None = None) -> str:
+def run_ack(root: Path, text: str, train: str | None = None, dry_run: bool = False) -> str:
     """`release-train ack TEXT`: record who confirmed a manual checkpoint, and when, in every
-    release in progress that waits for it."""
+    release in progress that waits for it (with `dry_run`: which records it would mark)."""
     from .status import next_step
 
     config = load(root)
@@ -180,6 +180,10 @@ def run_ack(root: Path, text: str, train: str | None = None) -> str:
         raise GateError(f'no release in progress waits for "{text}": start it (release-train '
                         "release ...); it stops at the checkpoint, then acknowledge it")
     who = identity(config.root)
+    if dry_run:
+        return "\n".join([*(f'would acknowledge "{text}" for {r.train} {r.version} as {who} '
+                            f"in {r.path.relative_to(config.root)}" for r in waiting),
+                          "dry run: nothing written"])
     for record in waiting:
         acks = dict(record.data.get("acks", {}))
         acks.setdefault(text, {"by": who, "at": now()})
@@ -203,9 +207,11 @@ def check_acks(records: Sequence[Record], gates_of: Mapping[str, Gates]) -> dict
 
 # --- `invoke gates` ---------------------------------------------------------------------------
 
-def run_gates_command(root: Path, trains: Sequence[str] | None, ref: str = "HEAD") -> str:
+def run_gates_command(root: Path, trains: Sequence[str] | None, ref: str = "HEAD",
+                      dry_run: bool = False) -> str:
     """`invoke gates`: the release's checks on a clean worktree of REF (committed state only),
-    as the release runs them; nothing journaled, logs in .release/logs/."""
+    as the release runs them; nothing journaled, logs in .release/logs/. With `dry_run`, the
+    commands it would run, and where."""
     config = load(root)
     chosen = [config.train(n) for n in trains] if trains else list(config.trains.values())
     gates = required(config, chosen)
@@ -214,6 +220,14 @@ def run_gates_command(root: Path, trains: Sequence[str] | None, ref: str = "HEAD
         raise GateError(f"{ref!r} is not a commit here")
     if not gates.checks:
         return "no checks configured (checks = [[...]] in the release config)"
+    if dry_run:
+        inside = _inside(config).as_posix()
+        where = f"a clean worktree of {git.short(commit)}" + (f", in {inside}/"
+                                                              if inside != "." else "")
+        return "\n".join([f"would run, in {where} (logs in {_log_dir(config.root, commit)}):",
+                          *(f"  before-build: {shlex.join(a)}" for a in gates.before_build),
+                          *(f"  check: {shlex.join(a)}" for a in gates.checks),
+                          "dry run: nothing run, nothing written"])
     lines: list[str] = []
     results = run_gates(config, gates, commit, say=lines.append)
     print("\n".join(lines))

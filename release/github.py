@@ -178,12 +178,33 @@ def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: st
                               "JSON") from None
 
 
+def describe_request(api: str, owner: str, name: str, *, tag: str, title: str, body: str,
+                     prerelease: bool, path: Path | None) -> str:
+    """What `publish` would send, as people read it (the token is never part of it)."""
+    import json
+
+    base = f"{api.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+    payload = {"tag_name": tag, "name": title, "body": body, "prerelease": prerelease,
+               "draft": False}
+    has_token = any(os.environ.get(n, "").strip() for n in TOKEN_VARIABLES)
+    return "\n".join([
+        f"would GET {base}/git/ref/tags/{quote(tag, safe='')} (the tag must be on GitHub)",
+        f"would POST {base}/releases",
+        "  Authorization: Bearer <" + ("GITHUB_TOKEN/GH_TOKEN, set" if has_token
+                                       else "GITHUB_TOKEN or GH_TOKEN: not set, needed") + ">",
+        *(f"  {line}" for line in json.dumps(payload, indent=2).splitlines()),
+        f"notes from {path}" if path else "notes rendered now; once the release exists they "
+        "would be written to .release/notes/",
+        "dry run: nothing sent, nothing written"])
+
+
 def run_github_release(root: Path, train: str | None = None,
-                       version: str | None = None) -> str:
+                       version: str | None = None, dry_run: bool = False) -> str:
     """`invoke github-release`: publish the release notes (.release/notes/ or the committed
     release-notes/; an existing file is used as it is, so hand edits survive; a missing one is
-    written, into the ignored .release/notes/, only once GitHub has the release)."""
-    secret = token()
+    written, into the ignored .release/notes/, only once GitHub has the release). With
+    `dry_run`, the request it would send (no token needed, none shown), nothing sent."""
+    secret = "" if dry_run else token()
     sources = gather(root, train, version)
     config, chosen = sources.config, sources.train
     owner, name = repository(config.root)
@@ -196,6 +217,10 @@ def run_github_release(root: Path, train: str | None = None,
     tag = chosen.tag(sources.version)
     api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
     require_secure(api, "GITHUB_API_URL")
+    if dry_run:
+        return redact(describe_request(api, owner, name, tag=tag, body=body, path=path,
+                                       title=f"{chosen.name} {sources.version}",
+                                       prerelease=Version(sources.version).is_prerelease))
     result = publish(api, owner, name, secret, tag=tag,
                      title=f"{chosen.name} {sources.version}", body=body,
                      prerelease=Version(sources.version).is_prerelease)

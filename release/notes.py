@@ -623,10 +623,24 @@ def commit_notes(root: Path, train: str | None = None, version: str | None = Non
     return f"committed {path} ({git.short(sha)})"
 
 
+def describe_notes(root: Path, train: str | None = None, version: str | None = None,
+                   commit: bool = False) -> str:
+    """What `invoke notes` would write (and commit): the path and the text."""
+    sources = gather(root, train, version)
+    path = notes_path(sources.config.root, sources.train.name, sources.version,
+                      committed=commit)
+    then = f" and commit it alone (docs(release): notes for {sources.train.name} " \
+        f"{sources.version})" if commit else ""
+    return (f"would write {path}{then}:\n\n{render_sources(sources, today()).rstrip()}\n\n"
+            "dry run: nothing written")
+
+
 def run_notes(root: Path, train: str | None = None, version: str | None = None,
-              commit: bool = False) -> str:
+              commit: bool = False, dry_run: bool = False) -> str:
     """`invoke notes`: the path written (or the commit made); the release record, when there
     is one, notes the stage done, so `status` moves on."""
+    if dry_run:
+        return describe_notes(root, train, version, commit)
     if commit:
         said = commit_notes(root, train, version)
     else:

@@ -31,7 +31,7 @@ from .lock import first_root, held, locked
 from .platforms import host_platform, installed_ok, merge_verification
 from .preflight import preflight
 from .pythons import Interpreter, find_all
-from .record import Record, all_records
+from .record import STEPS, Record, all_records
 from .record import load as load_record
 from .tagging import push_release, tag_release
 from .uploads import upload
@@ -668,7 +668,67 @@ def run_release(release: Release) -> str:
 def release_command(root: Path, trains: Sequence[str] | None, part: str | None,
                     to: str | None = None, pythons: Sequence[str] | None = None,
                     platforms: Sequence[str] | None = None, say: Say = print,
-                    require_index_check: bool = False) -> str:
-    """`release-train release`: prepare, then run (or resume) the whole release."""
-    return run_release(prepare(root, trains, part, to, pythons, platforms, say,
-                               require_index_check))
+                    require_index_check: bool = False, dry_run: bool = False) -> str:
+    """`release-train release`: prepare, then run (or resume) the whole release (with
+    `dry_run`: say what it would do, from the same preparation, and do nothing)."""
+    release = prepare(root, trains, part, to, pythons, platforms, say, require_index_check)
+    if dry_run:
+        return describe_release(release)
+    return run_release(release)
+
+
+def _stage_details(release: Release) -> dict[str, str]:
+    """What some stages will do, for the plan."""
+    from .gates import required
+
+    gates = required(release.config, release.trains)
+    branch = git.current_branch(release.root)
+    remote = git.default_remote(release.root, branch) if branch else None
+    released = {t.name for t in release.trains}
+    pinning = [t.name for t in release.config.trains.values()
+               if t.kind == "artifact" and {p.train for p in t.pins} & released]
+    return {
+        "confirm": "; ".join(f'"{c}"' for c in gates.confirm) or "no checkpoints configured",
+        "gates": f"{len(gates.checks)} check(s) on a clean worktree of the release commit",
+        "push": f"{branch} and the release tags to {remote}, atomically" if remote
+        else "no branch or no remote: nothing to push",
+        "downstream": "pin " + ", ".join(pinning) if pinning else "nothing pins these trains",
+    }
+
+
+def describe_release(release: Release) -> str:
+    """The release plan, as run_release would carry it out: trains and versions in order,
+    indexes, interpreters, each stage (done before, to do, or not needed) and each bump's
+    files and lines. Reads only: no check that fetches or asks an index runs."""
+    from .bump import describe
+    from .status import not_needed
+
+    lines = ["release plan (dry run: nothing written, nothing sent)"]
+    for train in release.trains:
+        record = release.records[train.name]
+        state = "resuming its release record" if record.path.exists() else "new"
+        lines.append(f"  {train.name} {release.versions[train.name]} (tag "
+                     f"{train.tag(release.versions[train.name])}; {state})")
+    indexes = [release.testpypi] + ([release.pypi] if release.final else [])
+    lines.append("  indexes: " + ", ".join(f"{e.name} {e.where}" for e in indexes)
+                 + ("" if release.final else f" ({release.pypi.name}: not for a pre-release)"))
+    lines.append("  install-back on: " + (", ".join(f"Python {i.version} ({i.path})"
+                                                    for i in release.pythons) or "none")
+                 + "; resolution for: " + (", ".join(release.platforms) or "none"))
+    lines.append("  stages:")
+    detail = _stage_details(release)
+    for step in STEPS:
+        records = [release.records[t.name] for t in release.trains]
+        if all(step in not_needed(release.config, r) for r in records):
+            lines.append(f"    {step}: not needed")
+        elif all(r.done(step) for r in records):
+            lines.append(f"    {step}: done before, skipped")
+        else:
+            lines.append(f"    {step}: to do" + (f" ({detail[step]})" if step in detail else ""))
+    for train in release.trains:
+        if not release.records[train.name].done("bump"):
+            plan = plan_change(release.config, train, release.versions[train.name])
+            said = describe(plan, dry_run=True).splitlines()
+            lines += [f"  bump {said[0]}", *(f"  {line}" for line in said[1:]),
+                      f"  commit: {commit_message(release.config, plan)}"]
+    return "\n".join(lines)

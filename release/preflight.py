@@ -63,16 +63,25 @@ def check_branch(config: Config, repo: Path) -> str:
     return branch
 
 
-def check_upstream(repo: Path, branch: str, fetched: set[str] | None = None) -> str:
+def check_upstream(repo: Path, branch: str, fetched: set[str] | None = None, *,
+                   fetch: bool = True) -> str:
     """When branch has an upstream: fetch, and refuse unless branch is level with it or a
-    fast-forward of it."""
+    fast-forward of it. Without `fetch` (a dry run writes nothing, not even remote-tracking
+    refs): compared with the upstream as last fetched."""
     up = git.upstream(repo, branch)
     if up is None:
         return f"{branch} has no upstream (nothing to compare)"
     fetched = set() if fetched is None else fetched
-    if up.remote != "." and up.remote not in fetched:
+    if up.remote != "." and up.remote not in fetched and fetch:
         git.fetch(repo, up.remote)
         fetched.add(up.remote)
+    said = check_level(repo, branch, up)
+    return said if fetch or up.remote == "." else f"{said} (as last fetched: a dry run does " \
+        "not fetch)"
+
+
+def check_level(repo: Path, branch: str, up: git.Upstream) -> str:
+    """The branch is level with its upstream's tracking ref, or a fast-forward of it."""
     if git.rev(repo, up.tracking) is None:
         raise GitError(f"{branch} tracks {up.short}, which does not exist: push {branch} or "
                        f"unset its upstream (git branch --unset-upstream {branch})")
@@ -115,18 +124,19 @@ def check_newer(repo: Path, train: Train, version: str, ref: str = "HEAD") -> st
 
 
 def preflight(config: Config, train: Train | None = None, version: str | None = None, *,
-              only: Sequence[Path | str] | None = None) -> list[str]:
+              only: Sequence[Path | str] | None = None, fetch: bool = True) -> list[str]:
     """Every check a release step needs, in order; returns what was verified.
 
     `version` (as written) is the one about to be released: its tag must be free and newer
     than the last. `only` limits the clean-tree check to the files a release commit takes.
+    Without `fetch` (dry runs), the upstream is compared as last fetched.
     """
     repo = config.root
     git.require_repo(repo)
     lines = [check_clean(repo, only)]
     branch = check_branch(config, repo)
     lines.append(f"on {branch}, a release branch")
-    lines.append(check_upstream(repo, branch))
+    lines.append(check_upstream(repo, branch, fetch=fetch))
     if train is not None and version is not None:
         remote = git.default_remote(repo, branch)
         lines.append(check_tag_free(repo, train.tag(version), remote))

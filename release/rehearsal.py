@@ -121,12 +121,16 @@ def index_env(indexes: dict[str, LocalIndex]) -> dict[str, str]:
 
 def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False,
              part: str = "patch", pythons: Sequence[str] | None = None,
-             platforms: Sequence[str] | None = None, say: Say = print) -> str:
-    """Run (or resume) a full rehearsal; returns the summary. Raises ReleaseError on failure."""
+             platforms: Sequence[str] | None = None, say: Say = print,
+             trains: Sequence[str] | None = None) -> str:
+    """Run (or resume) a full rehearsal (of `trains`, default every python train); returns
+    the summary. Raises ReleaseError on failure."""
     source = source.resolve()
     if not (source / "pyproject.toml").exists() and not (source / "release.toml").exists():
         raise ReleaseError(f"{source}: not a repository with a release configuration")
-    load(source)  # refuse a broken configuration before making anything
+    config = load(source)  # refuse a broken configuration before making anything
+    for name in trains or ():
+        config.train(name)  # and a train it does not have
     ws = Workspace(workspace or default_workspace(source))
     started = time.monotonic()
     if fresh or ws.state().get("finished") or not ws.repo.exists():
@@ -151,17 +155,18 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
                                  "password": i.password, "url": i.url}
                              for n, i in indexes.items()})
         with _environment(index_env(indexes)):
-            summary = _run(ws, part, pythons, platforms, say)
+            summary = _run(ws, part, pythons, platforms, say, trains)
     ws.save(finished=True)
     return summary + f"\nrehearsal passed in {time.monotonic() - started:.1f} s ({ws.path})"
 
 
 def _run(ws: Workspace, part: str, pythons: Sequence[str] | None,
-         platforms: Sequence[str] | None, say: Say) -> str:
-    """Exactly `release-train release --part PART` in the scratch clone, after saying which
-    trains changed since their last release (what `invoke status` shows)."""
+         platforms: Sequence[str] | None, say: Say, trains: Sequence[str] | None) -> str:
+    """Exactly `release-train release --part PART [--train T ...]` in the scratch clone, after
+    saying which trains changed since their last release (what `invoke status` shows)."""
     from .changes import changes
 
     for change in changes(load(ws.repo)):
-        say(f"{change.train}: {change.summary}")
-    return release_command(ws.repo, None, part, None, pythons, platforms, say)
+        if not trains or change.train in trains:
+            say(f"{change.train}: {change.summary}")
+    return release_command(ws.repo, trains or None, part, None, pythons, platforms, say)

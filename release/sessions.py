@@ -304,6 +304,8 @@ def rehearse(argv: Sequence[str]) -> int:
                              "directory)")
     parser.add_argument("path", nargs="?", type=Path, default=None,
                         help="the same as --repo (kept for older scripts)")
+    parser.add_argument("--train", action="append", default=None,
+                        help="train to release (repeatable; default: every python train)")
     parser.add_argument("--part", default="patch", help="version part to release "
                         "(default: patch; an rc stops after TestPyPI)")
     parser.add_argument("--workspace", type=Path, default=None,
@@ -318,5 +320,5 @@ def rehearse(argv: Sequence[str]) -> int:
         parser.error("give the repository once: --repo PATH or PATH")
     path = args.repo or args.path or Path(os.environ.get("RELEASE_REPO") or ".")
     print(run_rehearsal(path, workspace=args.workspace, fresh=args.fresh, part=args.part,
-                        pythons=args.python, platforms=args.platform))
+                        pythons=args.python, platforms=args.platform, trains=args.train))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from packaging.version import Version
@@ -12,22 +13,39 @@ from .audit import audit as audit_texts
 from .audit import render_findings, render_suggestions, run_audit, tracked_texts
 from .audit import suggest as suggest_entries
 from .check import pending_version, problems, tag_version, train_version
-from .config import Config, load
+from .config import Config, Train, load
 from .errors import ReleaseError, UnmanagedLines
-from .locations import scan
-from .preflight import check_tag
+from .locations import Scan, scan
+from .preflight import check_tag, train_of_tag
 from .record import Record
 
 
-def render_status(root: Path) -> str:
-    """Trains, their versions and tags, and every place each version lives."""
+def selected(config: Config, names: Sequence[str] | None) -> list[Train]:
+    """The trains --train names (repeatable), else every train."""
+    return [config.train(n) for n in names] if names else list(config.trains.values())
+
+
+def own_spots(found: Scan, trains: Sequence[Train]) -> set[str]:
+    """Where the trains' versions are written, and where they pin other trains or are pinned:
+    the spots `check --train` looks at."""
+    names = {t.name for t in trains}
+    pinned_in = {p.path for t in trains for p in t.pins}
+    return {s.where for s in found.spots if s.train in names
+            or (s.kind == "pin" and s.path in pinned_in)}
+
+
+def render_status(root: Path, trains: Sequence[str] | None = None) -> str:
+    """Trains, their versions and tags, and every place each version lives (`trains`: only
+    those, their audit findings and their release records)."""
     from .changes import changes
 
     config = load(root)
+    chosen = selected(config, trains)
+    names = {t.name for t in chosen}
     found = scan(config)
     lines = []
-    changed = {c.train: c for c in changes(config)}
-    for train in config.trains.values():
+    changed = {c.train: c for c in changes(config) if c.train in names}
+    for train in chosen:
         version = train_version(found, train)
         lines.append(f"{train.name} ({train.kind}) {version}  tag {train.tag(version.text)}")
         if train.name in changed:
@@ -51,11 +69,12 @@ def render_status(root: Path) -> str:
         for spot in pins:
             lines.append(f"  pins {spot.train}=={spot.written} at {spot.where}")
     if git.toplevel(config.root) is not None:
-        unmanaged = len(run_audit(config, found))
+        unmanaged = len([f for f in run_audit(config, found)
+                         if names & {f.train, *f.also}])
         if unmanaged:
             lines.append(f"audit: {unmanaged} unmanaged line(s) carry a train's version; "
                          "see invoke check --audit")
-    lines += _releases(config.root)
+    lines += _releases(config.root, names)
     return "\n".join(lines)
 
 
@@ -80,12 +99,12 @@ def next_step(config: Config, record: Record) -> str | None:
     return record.next_step(not_needed(config, record))
 
 
-def _releases(root: Path) -> list[str]:
+def _releases(root: Path, names: set[str] | None = None) -> list[str]:
     """Release records: finished ones briefly, ones in progress with what comes next."""
     from .record import all_records
 
     config = load(root)
-    records = all_records(config.root)
+    records = [r for r in all_records(config.root) if names is None or r.train in names]
     if not records:
         return []
     lines = ["releases (.release/):"]
@@ -106,29 +125,39 @@ def _releases(root: Path) -> list[str]:
 
 
 def run_check(root: Path, tag: str | None = None, *, audit: bool = False,
-              suggest: bool = False) -> str:
+              suggest: bool = False, trains: Sequence[str] | None = None) -> str:
     """All agree: a one-line summary. Otherwise ReleaseError listing each file:line.
 
     With `tag`, the tag must also name the version the files carry. With `audit` (or
     `suggest`), tracked lines that carry a train's version but that no bump moves fail the
-    check too (UnmanagedLines: the list on stdout, exit 1), so it can gate CI."""
+    check too (UnmanagedLines: the list on stdout, exit 1), so it can gate CI. With `trains`,
+    only those trains' files, pins and findings count (a tag must be one of theirs)."""
+    config = load(root)
+    chosen = selected(config, trains)
+    names = {t.name for t in chosen}
+    if tag and trains:
+        owner, _ = train_of_tag(config, tag)
+        if owner.name not in names:
+            raise ReleaseError(f"tag {tag} belongs to train {owner.name}, not to "
+                               f"{', '.join(sorted(names))}: "
+                               "check it with --train " + owner.name)
     summary = check_tag(root, tag) if tag else ""
     if tag and not (audit or suggest):
         return summary
-    config = load(root)
     found = scan(config)
+    mine = own_spots(found, chosen)
     if not tag:
-        listed = problems(config, found)
+        listed = [p for p in problems(config, found) if not trains or p.where in mine]
         if listed:
             raise ReleaseError(f"{len(listed)} disagreement(s):\n"
                                + "\n".join(map(str, listed)))
-        versions = ", ".join(f"{t.name} {train_version(found, t)}"
-                             for t in config.trains.values())
-        summary = f"ok: {len(found.spots)} version spots agree ({versions})"
+        versions = ", ".join(f"{t.name} {train_version(found, t)}" for t in chosen)
+        spots = len(mine) if trains else len(found.spots)
+        summary = f"ok: {spots} version spots agree ({versions})"
     if not (audit or suggest):
         return summary
     texts = tracked_texts(config)
-    findings = audit_texts(config, found, texts)
+    findings = [f for f in audit_texts(config, found, texts) if names & {f.train, *f.also}]
     report = [summary, render_findings(findings)]
     if not findings:
         return "\n".join(report)

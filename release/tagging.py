@@ -20,14 +20,16 @@ from .errors import GitError, ReleaseError
 from .lock import config_root, locked
 from .notes import default_train
 from .preflight import files_at, preflight, sign_wanted
+from .secrets import redact
 from .versions import tag_pattern
 
 
 @locked(config_root)
 def tag_release(config: Config, train: Train, *, commit: str | None = None,
-                version: str | None = None, sign: bool = False) -> str:
+                version: str | None = None, sign: bool = False, dry_run: bool = False) -> str:
     """Tag commit (default HEAD) with the train's version its files carry, after preflight.
-    The same tag on that commit already is a no-op; on another commit, an error."""
+    The same tag on that commit already is a no-op; on another commit, an error. With
+    `dry_run`, every check (preflight without its fetch), then what it would tag."""
     repo = config.root
     commit = commit or git.head(repo)
     written, listed = files_at(config, commit, train)
@@ -42,15 +44,22 @@ def tag_release(config: Config, train: Train, *, commit: str | None = None,
     if existing is not None:
         raise GitError(f"tag {tag} already exists on {git.short(existing)}, not on {where} "
                        f"({git.short(commit)}): tags never move; release a new version")
-    lines = [f"ok: {line}" for line in preflight(config, train, written.text)]
+    lines = [f"ok: {line}" for line in preflight(config, train, written.text,
+                                                 fetch=not dry_run)]
     if listed:
         more = f" (and {len(listed) - 1} more: invoke check)" if len(listed) > 1 else ""
         whose = "HEAD's" if commit == git.head(repo) else f"{git.short(commit)}'s"
         raise ReleaseError(f"{whose} files do not agree: {listed[0]}{more}: fix, commit, then "
                            "tag")
     signed = sign_wanted(repo, sign)
-    git.create_tag(repo, tag, f"{train.name} {written.text}", commit, sign=signed)
     kind = "signed" if signed else "annotated"
+    if dry_run:
+        subject = git.git(repo, "log", "-1", "--format=%s", commit, what="git log")
+        lines.append(f"would tag {tag} ({kind}, message \"{train.name} {written.text}\") on "
+                     f"{git.short(commit)} ({subject})")
+        lines.append("dry run: nothing written")
+        return "\n".join(lines)
+    git.create_tag(repo, tag, f"{train.name} {written.text}", commit, sign=signed)
     lines.append(f"tagged {tag} ({kind}) on {git.short(commit)}; publish it with invoke push")
     return "\n".join(lines)
 
@@ -159,9 +168,10 @@ def _missing_on(repo: Path, remote: str, tags: list[str]) -> list[str]:
 
 @locked(config_root)
 def push_release(config: Config, *, branch: str | None = None, tag: str | None = None,
-                 remote: str | None = None) -> str:
+                 remote: str | None = None, dry_run: bool = False) -> str:
     """Push the branch and the tags of the releases it carries together (`git push
-    --atomic`): all or nothing. With `tag`, that tag only (it must be on the branch)."""
+    --atomic`): all or nothing. With `tag`, that tag only (it must be on the branch). With
+    `dry_run`, the refspecs and the remote it would push, nothing sent."""
     repo = config.root
     git.require_repo(repo)
     branch = branch or git.current_branch(repo)
@@ -189,21 +199,27 @@ def push_release(config: Config, *, branch: str | None = None, tag: str | None =
     there = git.remote_branch_commit(repo, remote, target)
     if not missing and there == git.rev(repo, f"refs/heads/{branch}"):
         return f"nothing to push: {remote} has {branch} and every release tag on it"
-    git.push_atomic(repo, remote, [f"refs/heads/{branch}:{target}",
-                                   *(f"refs/tags/{t}:refs/tags/{t}" for t in missing)],
-                    set_upstream=up is None)
+    refspecs = [f"refs/heads/{branch}:{target}",
+                *(f"refs/tags/{t}:refs/tags/{t}" for t in missing)]
+    if dry_run:
+        url = git.run_git(repo, "remote", "get-url", remote).stdout.strip()
+        return "\n".join([f"would push to {remote} ({redact(url) or 'no URL'}), atomically"
+                          + ("" if up is not None else f", and set {branch}'s upstream"),
+                          *(f"  {spec}" for spec in refspecs),
+                          "dry run: nothing sent"])
+    git.push_atomic(repo, remote, refspecs, set_upstream=up is None)
     if not missing:
         return f"pushed {branch} to {remote} (no new release tag)"
     return f"pushed {branch} and {', '.join(missing)} to {remote} together"
 
 
-def run_tag(root: Path, train: str | None, sign: bool = False) -> str:
+def run_tag(root: Path, train: str | None, sign: bool = False, dry_run: bool = False) -> str:
     """`invoke tag`: tag HEAD with the train's version."""
     config = load(root)
-    return tag_release(config, default_train(config, train), sign=sign)
+    return tag_release(config, default_train(config, train), sign=sign, dry_run=dry_run)
 
 
 def run_push(root: Path, branch: str | None = None, tag: str | None = None,
-             remote: str | None = None) -> str:
+             remote: str | None = None, dry_run: bool = False) -> str:
     """`invoke push`: the branch and the release tags it carries."""
-    return push_release(load(root), branch=branch, tag=tag, remote=remote)
+    return push_release(load(root), branch=branch, tag=tag, remote=remote, dry_run=dry_run)

@@ -29,6 +29,7 @@ import re
 import shlex
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -479,11 +480,24 @@ def render_workflows(config: Config, install: str | None = None) -> dict[Path, s
     }
 
 
+def for_trains(config: Config, names: Sequence[str] | None) -> Config:
+    """The config as the workflows see it: with `names`, only those (python) trains, whose
+    tags the workflows then react to."""
+    if not names:
+        return config
+    chosen = {n: config.train(n) for n in names}
+    artifacts = [n for n, t in chosen.items() if t.kind != "python"]
+    if artifacts:
+        raise WorkflowError(f"train {artifacts[0]} is an artifact train: CI builds and "
+                            "publishes python trains (--train names those)")
+    return replace(config, trains=chosen)
+
+
 def write_workflows(root: Path, *, force: bool = False, install: str | None = None,
-                    dry_run: bool = False) -> list[str]:
+                    dry_run: bool = False, trains: Sequence[str] | None = None) -> list[str]:
     """Write the workflows (and the locked requirements CI installs release-train from);
     existing workflow files are only replaced with force. What was (or would be) written."""
-    config = load(root)
+    config = for_trains(load(root), trains)
     rendered = render_workflows(config, install)
     existing = [rel for rel in rendered if (config.root / rel).exists()]
     if existing and not force:
@@ -529,10 +543,13 @@ nox.options.stop_on_first_error = True  # `nox -s build testpypi verify` stops a
 
 
 def run_init_ci(root: Path, force: bool = False, install: str | None = None, *,
-                dry_run: bool = False) -> str:
+                dry_run: bool = False, trains: Sequence[str] | None = None) -> str:
     """`invoke init-ci`: what was written, and what GitHub needs besides."""
-    lines = write_workflows(root, force=force, install=install, dry_run=dry_run)
-    if not dry_run:
+    lines = write_workflows(root, force=force, install=install, dry_run=dry_run,
+                            trains=trains)
+    if dry_run:
+        lines.append("dry run: nothing written")
+    else:
         lines.append("next: create the GitHub environments testpypi and pypi, and register "
                      "this repository and release.yml / release-candidate.yml as trusted "
                      "publishers on TestPyPI and PyPI")

@@ -47,8 +47,35 @@ def test_every_session_answers_help(session: str) -> None:
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "--repo" in out.stdout
-    if session != "rehearse":
-        assert "--train" in out.stdout
+    assert "--train" in out.stdout
+
+
+# Where --train means nothing, and why (every other task takes --repo and --train).
+NO_TRAIN = {"init": "it proposes the trains: there is none to choose yet"}
+# The tasks that only read (every other one writes, so takes --dry-run).
+READ_ONLY = {"check", "status", "preflight"}
+
+
+def test_every_task_takes_repo_and_train_and_every_writer_dry_run() -> None:
+    for name in TASKS:
+        arguments = {a.name for a in namespace[name].get_arguments()}
+        assert "repo" in arguments, name
+        assert ("train" in arguments) != (name in NO_TRAIN), name
+        assert ("dry_run" in arguments) != (name in READ_ONLY), name
+
+
+def test_plain_invoke_answers_help_for_a_task_with_a_positional_argument() -> None:
+    """tasks.py under invoke's own Program: `invoke ack --help` is help, not a checkpoint."""
+    for args in (("ack", "--help"), ("ack", "-h"), ("tag", "--train", "--help")):
+        out = subprocess.run([str(BIN / "invoke"), *args], cwd=ROOT, env=env(),
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(f"Usage: invoke [--core-opts] {args[0]} ")
+        assert "--repo" in out.stdout and out.stderr == ""
+    out = subprocess.run([str(BIN / "invoke"), "ack", "--trian"], cwd=ROOT, env=env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert one_error_line(out) == "error: ack: no option '--trian' (did you mean --train?)"
 
 
 def test_options_mean_the_same_everywhere() -> None:
@@ -226,3 +253,56 @@ def test_an_install_failure_names_the_requirement(tmp_path: Path) -> None:
     line = install_failure(caught.value, ["rt-nowhere==1.2.3", "other==1.0"])
     assert line.startswith("installing rt-nowhere==1.2.3 failed: "), line
     assert "\n" not in line and "uv pip" not in line
+
+
+# --- --train the same way everywhere -----------------------------------------------------------
+
+def test_status_and_check_limited_to_a_train(tmp_path: Path) -> None:
+    repo = copy_example(tmp_path / "mono")
+    status = tool("--repo", str(repo), "status", "--train", "addon")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("addon (artifact) 1.0.3")
+    assert "core (python)" not in status.stdout and "extensions" not in status.stdout
+    # extensions disagrees with itself: check fails, check --train core does not
+    init = repo / "extensions/skyline-ext-models/src/skyline_ext_models/__init__.py"
+    init.write_text(init.read_text().replace("1.2.0", "1.2.1"))
+    assert tool("--repo", str(repo), "check").returncode == 1
+    core = tool("--repo", str(repo), "check", "--train", "core")
+    assert core.returncode == 0, core.stderr
+    assert core.stdout.startswith("ok: ") and "(core 0.4.2)" in core.stdout
+    ext = tool("--repo", str(repo), "check", "--train", "extensions")
+    assert ext.returncode == 1 and "skyline_ext_models/__init__.py:3" in ext.stderr
+    other = tool("--repo", str(repo), "check", "--train", "core", "--tag", "extensions-v1.2.0")
+    assert other.returncode == 1
+    assert one_error_line(other) == ("error: tag extensions-v1.2.0 belongs to train "
+                                     "extensions, not to core: check it with --train "
+                                     "extensions")
+
+
+def test_rehearse_refuses_an_unknown_train_before_making_anything(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    out = subprocess.run([str(BIN / "nox"), "-f", str(ROOT / "noxfile.py"), "-s", "rehearse",
+                          "--", "--repo", str(ROOT / "examples" / "monorepo"), "--train",
+                          "nope", "--workspace", str(workspace)], cwd=ROOT, env=env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "no train named 'nope'" in out.stderr and "Traceback" not in out.stderr
+    assert not workspace.exists()
+
+
+@pytest.mark.slow
+def test_rehearse_releases_only_the_trains_named(tmp_path: Path) -> None:
+    """The example's extensions need core, which the scratch indexes do not have: released
+    alone, the rehearsal tags and uploads the extensions only, and stops at install-back with
+    the one line that names what is missing."""
+    from tests.test_pipeline import FAST, nox
+
+    out = nox("-s", "rehearse", "--", "--repo", str(ROOT / "examples/monorepo"), "--workspace",
+              str(tmp_path / "ws"), "--train", "extensions", "--part", "rc", *FAST)
+    assert out.returncode != 0
+    assert "error: install-back from testpypi failed on Python 3.11: installing " \
+        "skyline-ext-ai==1.2.1rc1 failed" in out.stderr
+    assert "bumped extensions 1.2.0 -> 1.2.1rc1" in out.stdout and "bumped core" not in out.stdout
+    records = sorted(p.name for p in (tmp_path / "ws/repo/.release").glob("*.json"))
+    assert records == ["extensions-1.2.1rc1.json"]
+    assert git(tmp_path / "ws/repo", "tag", "--list") == "extensions-v1.2.1rc1"
