@@ -200,18 +200,24 @@ def final(ctx: Context, train: str | None = None, branch: str | None = None,
       help={"train": "the artifact train whose pins move (e.g. addon; required)",
             "to": "pin this version (default: the newest one verified on PyPI)",
             "part": "how the artifact train's own version moves (default: patch)",
-            "commit": "commit the change", "repo": REPO_HELP})
+            "commit": "commit the change",
+            "pull_request": "a train in its own repository: push its release branch and open "
+                            "a pull request (GITHUB_TOKEN) instead of pushing to its main",
+            "repo": REPO_HELP})
 @user_errors
 def pin_downstream(ctx: Context, train: str | None = None, to: str | None = None,
-                   part: str = "patch", commit: bool = False, repo: str | None = None) -> None:
-    """Point a downstream artifact at a release that passed PyPI verification; bump it."""
+                   part: str = "patch", commit: bool = False, pull_request: bool = False,
+                   repo: str | None = None) -> None:
+    """Point a downstream artifact at a release that passed PyPI verification; bump it (in
+    its own repository: branch, commit, tag, push)."""
     from .config import load
     from .downstream import pin_downstream as move
 
     if not train:
         raise UsageError("pin-downstream needs --train (the artifact train whose pins move)")
 
-    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True))
+    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True,
+               pull_request=pull_request or None))
 
 
 VERSION_HELP = "version (default: the train's current version in the files)"

@@ -150,7 +150,7 @@ def _fail(what: str, response: requests.Response, slug: str) -> GitHubError:
 def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: str, body: str,
             prerelease: bool, timeout: float = 30.0) -> Published:
     """Create the release for an existing tag; an existing release is reported, not changed."""
-    base = f"{api.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+    base = _repo_url(api, owner, name)
     slug = f"{owner}/{name}"
     with _session(secret) as session:
         try:
@@ -178,6 +178,45 @@ def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: st
                               "JSON") from None
 
 
+def api_base() -> str:
+    """GITHUB_API_URL (GitHub Enterprise, a test server) or api.github.com; https only off
+    loopback."""
+    api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
+    require_secure(api, "GITHUB_API_URL")
+    return api
+
+
+def _repo_url(api: str, owner: str, name: str) -> str:
+    return f"{api.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def open_pull_request(api: str, owner: str, name: str, secret: str, *, head: str, base: str,
+                      title: str, body: str, timeout: float = 30.0) -> Published:
+    """Open a pull request of branch head into base; an open one for head is reported."""
+    url = _repo_url(api, owner, name)
+    slug = f"{owner}/{name}"
+    with _session(secret) as session:
+        try:
+            response = session.post(f"{url}/pulls", timeout=timeout, json={
+                "title": title, "head": head, "base": base, "body": body})
+            if response.status_code == 201:
+                return Published(True, _html_url(response), head)
+            if response.status_code != 422:
+                raise _fail(f"opening a pull request of {head} into {base}", response, slug)
+            existing = session.get(f"{url}/pulls", timeout=timeout, params={
+                "head": f"{owner}:{head}", "base": base, "state": "open"})
+            found: Any = existing.json() if existing.ok else []
+            if isinstance(found, list) and found and isinstance(found[0], dict):
+                return Published(False, str(found[0].get("html_url", "")), head)
+            raise _fail(f"opening a pull request of {head} into {base}", response, slug)
+        except requests.RequestException as exc:
+            raise GitHubError(redact(f"cannot reach the GitHub API at {api}: "
+                                     f"{type(exc).__name__}")) from None
+        except ValueError:
+            raise GitHubError(f"the GitHub API at {api} answered something that is not "
+                              "JSON") from None
+
+
 def run_github_release(root: Path, train: str | None = None,
                        version: str | None = None) -> str:
     """`invoke github-release`: publish the release notes (.release/notes/ or the committed
@@ -194,8 +233,7 @@ def run_github_release(root: Path, train: str | None = None,
     # Nothing is written before the release exists on GitHub: a refusal leaves no file.
     body = path.read_text(encoding="utf-8") if path else render_sources(sources, today())
     tag = chosen.tag(sources.version)
-    api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
-    require_secure(api, "GITHUB_API_URL")
+    api = api_base()
     result = publish(api, owner, name, secret, tag=tag,
                      title=f"{chosen.name} {sources.version}", body=body,
                      prerelease=Version(sources.version).is_prerelease)

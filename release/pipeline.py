@@ -507,14 +507,14 @@ def stage_visible(release: Release, target: Endpoint) -> float:
 
 
 def stage_downstream(release: Release) -> list[str]:
-    """Artifact trains that pin a released train move to it, after PyPI verification."""
+    """Artifact trains that pin a released train move to it, after PyPI verification (in
+    their own repository for those that have one: branch, commit, tag, push there)."""
     from .downstream import pin_downstream
 
     lines: list[str] = []
     released = {t.name for t in release.trains}
     config = load(release.root)
-    pinning = [t for t in config.trains.values()
-               if t.kind == "artifact" and {p.train for p in t.pins} & released]
+    pinning = [t for t in config.artifacts() if {p.train for p in t.pins} & released]
     for record in release.records.values():
         if record.done("downstream"):
             continue
@@ -526,7 +526,8 @@ def stage_downstream(release: Release) -> list[str]:
                 if record.train in {p.train for p in artifact.pins}:
                     text = pin_downstream(load(release.root), artifact.name, commit=True)
                     fresh = load(release.root)
-                    if not text.startswith(f"{artifact.name} already pins"):
+                    if artifact.repository is None and \
+                            not text.startswith(f"{artifact.name} already pins"):
                         text += "\n" + tag_release(fresh, fresh.train(artifact.name))
                         text += "\n" + push_release(fresh)
                     out[artifact.name] = text.splitlines()

@@ -61,8 +61,7 @@ def render_status(root: Path) -> str:
 
 def has_downstream(config: Config, train: str) -> bool:
     """Does an artifact train pin this train (so its release has a downstream stage)?"""
-    return any(t.kind == "artifact" and train in {p.train for p in t.pins}
-               for t in config.trains.values())
+    return any(train in {p.train for p in t.pins} for t in config.artifacts())
 
 
 def not_needed(config: Config, record: Record) -> set[str]:
