@@ -103,7 +103,7 @@ def _scratch_repo(source: Path, repo: Path, origin: Path) -> None:
                        ("user.email", "rehearsal@release-train.invalid"),
                        ("commit.gpgsign", "false"), ("tag.gpgsign", "false")):
         run(["git", "config", key, value], cwd=repo)
-    run(["git", "init", "--quiet", "--bare", str(origin)])
+    run(["git", "init", "--quiet", "--bare", "-b", "main", str(origin)])
     run(["git", "remote", "add", "origin", str(origin)], cwd=repo)
     run(["git", "push", "--quiet", "-u", "origin", "main"], cwd=repo)
 
