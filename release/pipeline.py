@@ -506,6 +506,25 @@ def stage_visible(release: Release, target: Endpoint) -> float:
     return waited
 
 
+def stage_smoke(release: Release, target: Endpoint) -> None:
+    """The artifact trains' smoke commands against the index just verified (release.smoke)."""
+    from .smoke import planned, run_all
+
+    runs = planned(release.config, release.versions)
+    if not runs:
+        return
+    pinned = sorted({r.pinned for r in runs})
+
+    def body(out: dict[str, dict[str, Any]]) -> None:
+        results = run_all(release.config, runs, target.name, target.simple_url, release.say)
+        for name in pinned:
+            out[name] = {"runs": [r for r, s in zip(results, runs, strict=True)
+                                  if s.pinned == name]}
+    _stage(release, f"{target.name}-smoke", {n: {"index": target.where_simple, "specs": sorted(
+        r.spec for r in runs if r.pinned == n)} for n in pinned}, body,
+        where=target.where_simple)
+
+
 def stage_downstream(release: Release) -> list[str]:
     """Artifact trains that pin a released train move to it, after PyPI verification (in
     their own repository for those that have one: branch, commit, tag, push there)."""
@@ -532,6 +551,11 @@ def stage_downstream(release: Release) -> list[str]:
                         text += "\n" + push_release(fresh)
                     out[artifact.name] = text.splitlines()
                     lines.append(text)
+            # a downstream in its own repository journaled its steps into the file
+            linked = load_record(release.root, record.train, record.version).data.get(
+                "downstreams")
+            if linked:
+                record.data["downstreams"] = linked
     kill_point("downstream")
     return lines
 
@@ -657,9 +681,11 @@ def run_release(release: Release) -> str:
     stage_upload(release, release.testpypi)
     reports = [stage_verify(release, release.testpypi,
                             fallbacks_for(release, release.testpypi))]
+    stage_smoke(release, release.testpypi)
     if release.final:
         stage_upload(release, release.pypi)
         reports.append(stage_verify(release, release.pypi, fallbacks_for(release, release.pypi)))
+        stage_smoke(release, release.pypi)
     downstream = stage_downstream(release)
     notes = stage_notes(release)
     return summarize(release, reports, downstream, notes)

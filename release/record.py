@@ -30,7 +30,8 @@ READABLE = (1, 2)
 
 # The release, in order. Each step runs only when the ones before it are done.
 STEPS = ("preflight", "confirm", "bump", "commit", "gates", "tag", "push", "build",
-         "testpypi-upload", "testpypi-verify", "pypi-upload", "pypi-verify", "downstream", "notes")
+         "testpypi-upload", "testpypi-verify", "testpypi-smoke", "pypi-upload", "pypi-verify",
+         "pypi-smoke", "downstream", "notes")
 STATUSES = ("pending", "running", "done", "failed")
 
 

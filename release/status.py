@@ -66,12 +66,15 @@ def has_downstream(config: Config, train: str) -> bool:
 
 def not_needed(config: Config, record: Record) -> set[str]:
     """Steps a release has no use for: production for a pre-release, the downstream stage
-    for a train nothing pins."""
+    for a train nothing pins, the smoke for a train no smoke-tested artifact pins."""
     skip = set()
     if Version(record.version).is_prerelease:
-        skip |= {"pypi-upload", "pypi-verify", "downstream"}
+        skip |= {"pypi-upload", "pypi-verify", "pypi-smoke", "downstream"}
     if not has_downstream(config, record.train):
         skip.add("downstream")
+    if not any(record.train in {p.train for p in t.pins} and t.downstream and t.downstream.smoke
+               for t in config.artifacts()):
+        skip |= {"testpypi-smoke", "pypi-smoke"}
     return skip
 
 
