@@ -252,11 +252,15 @@ def github_release(ctx: Context, train: str | None = None, version: str | None =
             "to": "release this exact version instead of --part",
             "python": "install-back interpreter (repeatable; default: config pythons)",
             "platform": "foreign platform to resolve for (repeatable; default: config)",
-            "require_index_check": INDEX_CHECK_HELP, "repo": REPO_HELP})
+            "require_index_check": INDEX_CHECK_HELP,
+            "via_ci": "stop after pushing the tag; wait for its GitHub Actions run (trusted "
+                      "publishing), record it, attach the files to the GitHub release",
+            "repo": REPO_HELP})
 @user_errors
 def release(ctx: Context, train: list[str] | None = None, part: str | None = None,
             to: str | None = None, python: list[str] | None = None,
             platform: list[str] | None = None, require_index_check: bool = False,
+            via_ci: bool = False,
             repo: str | None = None) -> None:
     """The whole release against the configured indexes: preflight, bump, commit, tag, push,
     build, TestPyPI, PyPI (finals), downstream, notes. Resumable: run it again after a
@@ -264,7 +268,8 @@ def release(ctx: Context, train: list[str] | None = None, part: str | None = Non
     from .pipeline import release_command
 
     print(release_command(_repo(ctx, repo), train or None, part, to, python or None,
-                          platform or None, require_index_check=require_index_check))
+                          platform or None, require_index_check=require_index_check,
+                          via_ci=via_ci))
 
 
 @task(iterable=["train"],

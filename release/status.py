@@ -68,6 +68,11 @@ def not_needed(config: Config, record: Record) -> set[str]:
     """Steps a release has no use for: production for a pre-release, the downstream stage
     for a train nothing pins, the smoke for a train no smoke-tested artifact pins."""
     skip = set()
+    if record.data.get("via-ci"):  # the tag's CI run published and verified
+        skip |= {"testpypi-upload", "testpypi-verify", "testpypi-smoke", "pypi-upload",
+                 "pypi-verify", "pypi-smoke"}
+    else:
+        skip.add("ci")
     if Version(record.version).is_prerelease:
         skip |= {"pypi-upload", "pypi-verify", "pypi-smoke", "downstream"}
     if not has_downstream(config, record.train):
