@@ -532,7 +532,7 @@ def load(root: Path | str) -> Config:
     )
 
 
-SMOKE_PLACEHOLDERS = ("spec", "index_url")
+SMOKE_PLACEHOLDERS = ("spec", "index_url", "fallback_url")
 _SPEC = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(===|==|~=|>=)\s*\{version\}")
 
 
@@ -566,7 +566,7 @@ def _downstream(root: Path, r: _Reader, kind: str) -> Downstream | None:
             arg.format(**{n: "x" for n in SMOKE_PLACEHOLDERS})
         except (KeyError, IndexError, ValueError):
             r.fail(f"[{r.where}] smoke[{i}] has an unknown placeholder (allowed: {{spec}}, "
-                   f"{{index_url}}): {arg!r}")
+                   f"{{index_url}}, {{fallback_url}}): {arg!r}")
     if "smoke" in r.table and not smoke:
         r.fail(f"[{r.where}] smoke must name a program: [\"docker\", \"build\", ...]")
     return Downstream(repository, github, r.get("pull-request", bool, False), smoke,

@@ -519,7 +519,8 @@ def stage_smoke(release: Release, target: Endpoint) -> None:
     pinned = sorted({r.pinned for r in runs})
 
     def body(out: dict[str, dict[str, Any]]) -> None:
-        results = run_all(release.config, runs, target.name, target.simple_url, release.say)
+        results = run_all(release.config, runs, target.name, target.simple_url,
+                          release.pypi.simple_url, release.say)
         for name in pinned:
             out[name] = {"runs": [r for r, s in zip(results, runs, strict=True)
                                   if s.pinned == name]}

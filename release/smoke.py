@@ -2,7 +2,9 @@
 
 After the install-back from TestPyPI (then from PyPI), each artifact train that pins a
 released train runs its `smoke` argv with `{spec}` (the requirement its pin writes, at the
-version just released) and `{index_url}` (that index's simple URL): `docker build` of the
+version just released), `{index_url}` (that index's simple URL) and `{fallback_url}` (where
+the rest comes from: production's simple URL, the way install-back falls back for other
+trains' releases): `docker build` of the
 add-on in real life, a script installing the spec into a fresh environment in tests. Like the
 gates, each run's exit code, duration and log file (under `.release/logs/`) are recorded; a
 failure stops the release naming the command and the log. The command runs in the artifact's
@@ -39,9 +41,9 @@ class Smoke:
     spec: str
     cwd: Path
 
-    def argv(self, index_url: str) -> list[str]:
+    def argv(self, index_url: str, fallback_url: str) -> list[str]:
         assert self.train.downstream is not None
-        return [a.format(spec=self.spec, index_url=index_url)
+        return [a.format(spec=self.spec, index_url=index_url, fallback_url=fallback_url)
                 for a in self.train.downstream.smoke]
 
 
@@ -68,11 +70,11 @@ def _environment(config: Config) -> dict[str, str]:
 
 
 def run_smoke(config: Config, smoke: Smoke, index_name: str, index_url: str,
-              say: Say = print, timeout: float = 3600.0) -> dict[str, Any]:
+              fallback_url: str, say: Say = print, timeout: float = 3600.0) -> dict[str, Any]:
     """Run one smoke command; its result for the record. Raises when it fails (or its
     program is missing, unless the train says smoke-optional)."""
     assert smoke.train.downstream is not None
-    argv = smoke.argv(index_url)
+    argv = smoke.argv(index_url, fallback_url)
     shown = redact(shlex.join(argv))
     result: dict[str, Any] = {"train": smoke.train.name, "spec": smoke.spec,
                               "index": index_url, "argv": shown}
@@ -101,5 +103,6 @@ def run_smoke(config: Config, smoke: Smoke, index_name: str, index_url: str,
 
 
 def run_all(config: Config, runs: Sequence[Smoke], index_name: str, index_url: str,
-            say: Say = print) -> list[dict[str, Any]]:
-    return [run_smoke(config, smoke, index_name, index_url, say) for smoke in runs]
+            fallback_url: str, say: Say = print) -> list[dict[str, Any]]:
+    return [run_smoke(config, smoke, index_name, index_url, fallback_url, say)
+            for smoke in runs]

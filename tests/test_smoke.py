@@ -45,6 +45,7 @@ def test_smoke_runs_after_testpypi_install_back_and_a_missing_program_is_one_lin
     (run,) = step["outputs"]["runs"]
     assert run["exit_code"] == 0 and run["seconds"] > 0
     assert run["argv"].startswith("python3 addon/smoke.py skyline-streaming==0.4.2 http://127")
+    assert run["argv"].endswith(values["PYPI_SIMPLE_URL"])
     log = Path(run["log"])
     assert log.parent == tagged / ".release/logs" and "skyline-streaming" in log.read_text()
     assert values["TESTPYPI_TOKEN"] not in log.read_text() + json.dumps(step)
