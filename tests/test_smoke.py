@@ -12,6 +12,8 @@ from release.localindex import LocalDevpi
 from tests.repos import git, invoke
 from tests.test_pipeline import (
     FAST,
+    ONE,
+    PLATFORM,
     index_env,
     nox,
     records,
@@ -37,7 +39,7 @@ def test_smoke_runs_after_testpypi_install_back_and_a_missing_program_is_one_lin
     values = index_env(server)
     repo = ["--repo", str(tagged)]
     assert nox("-s", "build", "--", *repo).returncode == 0
-    out = nox("-s", "testpypi", "--", *repo, *FAST, **values)
+    out = nox("-s", "testpypi", *ONE, "--", *repo, *PLATFORM, **values)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "smoke of addon with skyline-streaming==0.4.2 from testpypi: ok" in out.stdout
     step = records(tagged)["core-0.4.2"]["steps"]["testpypi-smoke"]  # type: ignore[index]
@@ -60,7 +62,7 @@ def test_smoke_runs_after_testpypi_install_back_and_a_missing_program_is_one_lin
         data = json.loads(path.read_text())
         data["steps"].pop("testpypi-smoke", None)
         path.write_text(json.dumps(data))
-    missing = nox("-s", "testpypi", "--", *repo, *FAST, **values)
+    missing = nox("-s", "testpypi", *ONE, "--", *repo, *PLATFORM, **values)
     assert missing.returncode == 1
     assert [ln for ln in missing.stderr.splitlines() if ln.startswith("error:")] == [
         "error: smoke of addon: 'no-such-docker' is not installed (smoke = no-such-docker "
@@ -69,7 +71,7 @@ def test_smoke_runs_after_testpypi_install_back_and_a_missing_program_is_one_lin
     set_smoke(tagged, '["no-such-docker", "build", "."]', optional=True)
     git(tagged, "tag", "-d", "v0.4.2")
     git(tagged, "tag", "-a", "v0.4.2", "-m", "core 0.4.2")
-    skipped = nox("-s", "testpypi", "--", *repo, *FAST, **values)
+    skipped = nox("-s", "testpypi", *ONE, "--", *repo, *PLATFORM, **values)
     assert skipped.returncode == 0, skipped.stdout[-3000:] + skipped.stderr[-3000:]
     assert "warning: smoke of addon: 'no-such-docker' is not installed" in skipped.stdout
     assert "testpypi-upload: done before" in skipped.stdout  # only the smoke ran again
