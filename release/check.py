@@ -122,7 +122,7 @@ def problems(config: Config, found: Scan | None = None) -> list[Problem]:
             message = _requirement_problem(spot, current[spot.train])
             if message:
                 result.append(Problem(spot.where, message))
-        elif spot.kind == "pin":
+        elif spot.kind == "pin" and spot.train in current:  # (a downstream checkout: upstream's)
             value = parse_loose(spot.written)
             if value is None:
                 result.append(Problem(spot.where, f"{spot.written!r} is not a valid version"))

@@ -267,12 +267,15 @@ def final(ctx: Context, train: str | None = None, branch: str | None = None,
             "part": "how the artifact train's own version moves (default: patch)",
             "commit": "commit the change",
             "dry_run": "print the pins, files and lines that would move, write nothing",
+            "pull_request": "a train in its own repository: push its release branch and open "
+                            "a pull request (GITHUB_TOKEN) instead of pushing to its main",
             "repo": REPO_HELP})
 @user_errors
 def pin_downstream(ctx: Context, train: str | None = None, to: str | None = None,
-                   part: str = "patch", commit: bool = False, dry_run: bool = False,
-                   repo: str | None = None) -> None:
-    """Point a downstream artifact at a release that passed PyPI verification; bump it."""
+                   part: str = "patch", commit: bool = False, pull_request: bool = False,
+                   dry_run: bool = False, repo: str | None = None) -> None:
+    """Point a downstream artifact at a release that passed PyPI verification; bump it (in
+    its own repository: branch, commit, tag, push)."""
     from .config import load
     from .downstream import describe_pins
     from .downstream import pin_downstream as move
@@ -282,7 +285,8 @@ def pin_downstream(ctx: Context, train: str | None = None, to: str | None = None
     if dry_run:
         print(describe_pins(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit))
         return
-    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True))
+    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True,
+               pull_request=pull_request or None))
 
 
 VERSION_HELP = "version (default: the train's current version in the files)"
@@ -323,12 +327,14 @@ def github_release(ctx: Context, train: str | None = None, version: str | None =
             "require_index_check": INDEX_CHECK_HELP,
             "dry_run": "print the plan (trains, versions, indexes, stages, each bump's files "
                        "and lines), write and send nothing",
+            "via_ci": "stop after pushing the tag; wait for its GitHub Actions run (trusted "
+                      "publishing), record it, attach the files to the GitHub release",
             "repo": REPO_HELP})
 @user_errors
 def release(ctx: Context, train: list[str] | None = None, part: str | None = None,
             to: str | None = None, python: list[str] | None = None,
             platform: list[str] | None = None, require_index_check: bool = False,
-            dry_run: bool = False, repo: str | None = None) -> None:
+            via_ci: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """The whole release against the configured indexes: preflight, bump, commit, tag, push,
     build, TestPyPI, PyPI (finals), downstream, notes. Resumable: run it again after a
     failure and it goes on from the failed stage."""
@@ -336,7 +342,7 @@ def release(ctx: Context, train: list[str] | None = None, part: str | None = Non
 
     print(release_command(_repo(ctx, repo), train or None, part, to, python or None,
                           platform or None, require_index_check=require_index_check,
-                          dry_run=dry_run))
+                          via_ci=via_ci, dry_run=dry_run))
 
 
 @task(iterable=["train"],

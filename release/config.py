@@ -8,6 +8,7 @@ refused with one line naming the file and the key.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,21 @@ class Gates:
 
 
 @dataclass(frozen=True)
+class Downstream:
+    """Where an artifact train lives and how it is smoke-tested against an index.
+
+    `repository`: a checkout of its own (resolved path; its files are relative to it);
+    `github`: that repository's owner/name for pull requests; `smoke`: an argv template with
+    `{spec}` and `{index_url}`, run after each index's install-back."""
+
+    repository: Path | None = None
+    github: str | None = None
+    pull_request: bool = False
+    smoke: tuple[str, ...] = ()
+    smoke_optional: bool = False
+
+
+@dataclass(frozen=True)
 class Train:
     """Packages or artifacts that share one version and one tag."""
 
@@ -108,6 +124,12 @@ class Train:
     version_source: Occurrence | None = None  # where an artifact train keeps its version
     exclude: tuple[str, ...] = ()  # globs: files whose discovered version spots are left alone
     gates: Gates = Gates()  # this train's own validation gates
+    downstream: Downstream | None = None  # artifact trains: own repository, smoke command
+
+    @property
+    def repository(self) -> Path | None:
+        """The checkout an artifact train lives in, when not this repository."""
+        return self.downstream.repository if self.downstream else None
 
     def tag(self, version: str) -> str:
         from .versions import tag_name  # one rule: `v0.4.2` in the files is never `vv0.4.2`
@@ -164,11 +186,18 @@ class Config:
     indexes: Mapping[str, IndexConfig] = field(default_factory=lambda: dict(BUILTIN_INDEXES))
     branch_model: BranchModel = BranchModel()
     gates: Gates = Gates()  # repository-wide; each train adds its own (Train.gates)
+    # artifact trains in a checkout of their own: not part of this repository's files
+    downstreams: Mapping[str, Train] = field(default_factory=dict)
+    checkout_of: Path | None = None  # set on the config of such a checkout: the upstream root
 
     def train(self, name: str) -> Train:
         try:
             return self.trains[name]
         except KeyError:
+            if name in self.downstreams:
+                where = self.downstreams[name].repository
+                raise ConfigError(f"train {name!r} lives in its own repository ({where}): "
+                                  f"invoke pin-downstream --train {name} works there") from None
             known = ", ".join(self.trains) or "none"
             raise ConfigError(
                 f"{self.source.name}: no train named {name!r} (trains: {known})") from None
@@ -176,6 +205,19 @@ class Config:
     def select(self, name: str | None) -> list[Train]:
         """The train asked for, or every train."""
         return [self.train(name)] if name else list(self.trains.values())
+
+    def artifact(self, name: str) -> Train:
+        """An artifact train, in this repository or in a checkout of its own."""
+        train = self.downstreams.get(name) or self.train(name)
+        if train.kind != "artifact":
+            raise ConfigError(f"train {name!r} is a python train: only artifact trains pin "
+                              "downstream")
+        return train
+
+    def artifacts(self) -> list[Train]:
+        """Every artifact train, those in checkouts of their own included."""
+        return [t for t in self.trains.values() if t.kind == "artifact"] + \
+            list(self.downstreams.values())
 
     def index(self, name: str) -> IndexConfig:
         try:
@@ -243,7 +285,7 @@ def _inside(root: Path, rel: str, reader: _Reader, key: str) -> Path:
 
 
 def _occurrence(root: Path, file: Path, where: str, raw: Any,
-                extra: frozenset[str] = frozenset()) -> Any:
+                extra: frozenset[str] = frozenset(), must_exist: bool = True) -> Any:
     r = _Reader(file, where, raw, {"path", "search"} | extra)
     path_text = r.get("path", str, None)
     search = r.get("search", str, None)
@@ -251,7 +293,7 @@ def _occurrence(root: Path, file: Path, where: str, raw: Any,
         r.fail(f"[{where}] needs both path and search")
     _check_search(r, search, allow_parts="train" not in extra)
     path = _inside(root, path_text, r, "path")
-    if not is_glob(path_text) and not (root / path).is_file():
+    if must_exist and not is_glob(path_text) and not (root / path).is_file():
         r.fail(f"[{where}] path {path_text!r} does not exist")
     return r, path, search
 
@@ -314,6 +356,7 @@ TOP_KEYS = {"tag-format", "commit-message", "branches", "pythons", "optional-pyt
             "platforms", "max-file-size", "indexes", "trains", "branch-model"} | GATE_KEYS
 TRAIN_KEYS = {"packages", "kind", "tag-format", "occurrences", "pins", "version",
               "exclude"} | GATE_KEYS
+DOWNSTREAM_KEYS = {"repository", "github", "pull-request", "smoke", "smoke-optional"}
 
 
 def _gates(r: _Reader) -> Gates:
@@ -327,6 +370,8 @@ def _gates(r: _Reader) -> Gates:
     if any(not text.strip() for text in confirm):
         r.fail(f"[{r.where}] confirm: a checkpoint needs a text")
     return Gates(commands("checks"), commands("before-build"), confirm)
+
+
 INDEX_KEYS = {"upload-url", "simple-url", "token-env", "production", "allow-prereleases"}
 
 
@@ -395,9 +440,14 @@ def load(root: Path | str) -> Config:
             top.fail(f"[{prefix}trains] train name {name!r} is not a plain name: use letters, "
                      "digits, '.', '_' and '-', starting with a letter or digit (it names "
                      "files and directories)")
-        r = _Reader(file, where, raw, TRAIN_KEYS)
+        r = _Reader(file, where, raw, TRAIN_KEYS | DOWNSTREAM_KEYS)
         kind = r.get("kind", str, "python", lambda v: v in ("python", "artifact"),
                      '"python" or "artifact"')
+        downstream = _downstream(root, r, kind)
+        # Files of a train in its own checkout are relative to it; that checkout may be
+        # absent where it is not used (CI of this repository): checked when it is used.
+        here = downstream.repository if downstream and downstream.repository else root
+        present = here == root or here.is_dir()
         train_tag = r.template("tag-format", tag_format, ("version",))
         packages: list[Package] = []
         version_source = None
@@ -417,16 +467,18 @@ def load(root: Path | str) -> Config:
                 r.fail(f"[{where}] an artifact train has no packages; give version = {{...}}")
             if "version" not in r.table:
                 r.fail(f"[{where}] an artifact train needs version = {{ path, search }}")
-            _, vpath, vsearch = _occurrence(root, file, f"{where}.version", r.table["version"])
+            _, vpath, vsearch = _occurrence(here, file, f"{where}.version", r.table["version"],
+                                            must_exist=present)
             version_source = Occurrence(vpath, vsearch)
         occurrences = []
         for i, raw_occ in enumerate(r.get("occurrences", list, [])):
-            _, path, search = _occurrence(root, file, f"{where}.occurrences[{i}]", raw_occ)
+            _, path, search = _occurrence(here, file, f"{where}.occurrences[{i}]", raw_occ,
+                                          must_exist=present)
             occurrences.append(Occurrence(path, search))
         pins = []
         for i, raw_pin in enumerate(r.get("pins", list, [])):
-            pr, path, search = _occurrence(root, file, f"{where}.pins[{i}]", raw_pin,
-                                        frozenset({"train"}))
+            pr, path, search = _occurrence(here, file, f"{where}.pins[{i}]", raw_pin,
+                                           frozenset({"train"}), must_exist=present)
             pinned = pr.get("train", str, None)
             if pinned is None:
                 pr.fail(f"[{where}.pins[{i}]] needs train = \"...\" (the train it pins)")
@@ -435,9 +487,15 @@ def load(root: Path | str) -> Config:
         for pattern in exclude:
             _inside(root, pattern, r, "exclude")
         trains[name] = Train(name, kind, tuple(packages), train_tag, tuple(occurrences),
-                             tuple(pins), version_source, exclude, _gates(r))
+                             tuple(pins), version_source, exclude, _gates(r), downstream)
+        if downstream is not None and downstream.smoke and not any(
+                smoke_spec(p) for p in pins):
+            r.fail(f"[{where}] smoke needs a pin whose search names the package "
+                   "(name=={version}): {spec} is made from it")
 
-    for train in trains.values():
+    downstreams = {n: t for n, t in trains.items() if t.repository is not None}
+    trains = {n: t for n, t in trains.items() if t.repository is None}
+    for train in [*trains.values(), *downstreams.values()]:
         for pin in train.pins:
             if pin.train not in trains:
                 top.fail(f"[{prefix}trains.{train.name}] pins train {pin.train!r}, "
@@ -470,7 +528,49 @@ def load(root: Path | str) -> Config:
         optional_pythons=top.strings("optional-pythons", ()),
         platforms=top.strings("platforms", DEFAULT_PLATFORMS),
         max_file_size=max_size, indexes=indexes, branch_model=branch_model, gates=_gates(top),
+        downstreams=downstreams,
     )
+
+
+SMOKE_PLACEHOLDERS = ("spec", "index_url", "fallback_url")
+_SPEC = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(===|==|~=|>=)\s*\{version\}")
+
+
+def smoke_spec(pin: Pin) -> str | None:
+    """The requirement a pin writes (`name=={version}` in its search), as a template."""
+    m = _SPEC.search(pin.search)
+    return f"{m[1]}{m[2]}{{version}}" if m else None
+
+
+def _downstream(root: Path, r: _Reader, kind: str) -> Downstream | None:
+    """The keys of an artifact train that lives elsewhere or is smoke-tested."""
+    given = DOWNSTREAM_KEYS & set(r.table)
+    if not given:
+        return None
+    if kind != "artifact":
+        r.fail(f"[{r.where}] {sorted(given)[0]} is for artifact trains")
+    repository = None
+    rel = r.get("repository", str, None)
+    if rel is not None:
+        if not rel or Path(rel).is_absolute():
+            r.fail(f"[{r.where}] repository: {rel!r} must be a path relative to the "
+                   "repository root (e.g. \"../addon-repo\")")
+        repository = (root / rel).resolve()
+        if repository == root.resolve() or root.resolve().is_relative_to(repository):
+            r.fail(f"[{r.where}] repository: {rel!r} must be another checkout, not this one")
+    github = r.get("github", str, None, lambda v: re.fullmatch(r"[\w.-]+/[\w.-]+", v) is not None,
+                   "owner/name")
+    smoke = r.strings("smoke", ())
+    for i, arg in enumerate(smoke):
+        try:
+            arg.format(**{n: "x" for n in SMOKE_PLACEHOLDERS})
+        except (KeyError, IndexError, ValueError):
+            r.fail(f"[{r.where}] smoke[{i}] has an unknown placeholder (allowed: {{spec}}, "
+                   f"{{index_url}}, {{fallback_url}}): {arg!r}")
+    if "smoke" in r.table and not smoke:
+        r.fail(f"[{r.where}] smoke must name a program: [\"docker\", \"build\", ...]")
+    return Downstream(repository, github, r.get("pull-request", bool, False), smoke,
+                      r.get("smoke-optional", bool, False))
 
 
 def branch_allowed(config: Config, branch: str) -> bool:

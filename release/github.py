@@ -44,6 +44,7 @@ class Published:
     created: bool
     url: str
     tag: str
+    upload_url: str = ""  # where a release's assets go (uploads.github.com)
 
 
 def token(environ: Mapping[str, str] | None = None) -> str:
@@ -128,6 +129,11 @@ def _html_url(response: requests.Response) -> str:
     return str(body.get("html_url", "")) if isinstance(body, dict) else ""
 
 
+def _upload_url(response: requests.Response) -> str:
+    body: Any = response.json() if response.ok else {}
+    return str(body.get("upload_url", "")).split("{")[0] if isinstance(body, dict) else ""
+
+
 def _already_exists(response: requests.Response) -> bool:
     try:
         body: Any = response.json()
@@ -150,7 +156,7 @@ def _fail(what: str, response: requests.Response, slug: str) -> GitHubError:
 def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: str, body: str,
             prerelease: bool, timeout: float = 30.0) -> Published:
     """Create the release for an existing tag; an existing release is reported, not changed."""
-    base = f"{api.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+    base = _repo_url(api, owner, name)
     slug = f"{owner}/{name}"
     with _session(secret) as session:
         try:
@@ -166,10 +172,11 @@ def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: st
             if response.status_code == 422 and _already_exists(response):
                 existing = session.get(f"{base}/releases/tags/{quote(tag, safe='')}",
                                        timeout=timeout)
-                return Published(False, _html_url(existing) if existing.ok else "", tag)
+                return Published(False, _html_url(existing) if existing.ok else "", tag,
+                                 _upload_url(existing))
             if response.status_code != 201:
                 raise _fail(f"creating the release for {tag}", response, slug)
-            return Published(True, _html_url(response), tag)
+            return Published(True, _html_url(response), tag, _upload_url(response))
         except requests.RequestException as exc:
             raise GitHubError(redact(f"cannot reach the GitHub API at {api}: "
                                      f"{type(exc).__name__}")) from None
@@ -198,6 +205,129 @@ def describe_request(api: str, owner: str, name: str, *, tag: str, title: str, b
         "dry run: nothing sent, nothing written"])
 
 
+def api_base() -> str:
+    """GITHUB_API_URL (GitHub Enterprise, a test server) or api.github.com; https only off
+    loopback."""
+    api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
+    require_secure(api, "GITHUB_API_URL")
+    return api
+
+
+def _repo_url(api: str, owner: str, name: str) -> str:
+    return f"{api.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def open_pull_request(api: str, owner: str, name: str, secret: str, *, head: str, base: str,
+                      title: str, body: str, timeout: float = 30.0) -> Published:
+    """Open a pull request of branch head into base; an open one for head is reported."""
+    url = _repo_url(api, owner, name)
+    slug = f"{owner}/{name}"
+    with _session(secret) as session:
+        try:
+            response = session.post(f"{url}/pulls", timeout=timeout, json={
+                "title": title, "head": head, "base": base, "body": body})
+            if response.status_code == 201:
+                return Published(True, _html_url(response), head)
+            if response.status_code != 422:
+                raise _fail(f"opening a pull request of {head} into {base}", response, slug)
+            existing = session.get(f"{url}/pulls", timeout=timeout, params={
+                "head": f"{owner}:{head}", "base": base, "state": "open"})
+            found: Any = existing.json() if existing.ok else []
+            if isinstance(found, list) and found and isinstance(found[0], dict):
+                return Published(False, str(found[0].get("html_url", "")), head)
+            raise _fail(f"opening a pull request of {head} into {base}", response, slug)
+        except requests.RequestException as exc:
+            raise GitHubError(redact(f"cannot reach the GitHub API at {api}: "
+                                     f"{type(exc).__name__}")) from None
+        except ValueError:
+            raise GitHubError(f"the GitHub API at {api} answered something that is not "
+                              "JSON") from None
+
+
+# --- GitHub Actions: the run a tag push started ---------------------------------------------
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    url: str
+    status: str  # queued, in_progress, completed
+    conclusion: str | None  # success, failure, cancelled... once completed
+
+
+def _run_of(body: Any) -> Run:
+    return Run(int(body["id"]), str(body.get("html_url", "")), str(body.get("status", "")),
+               body.get("conclusion"))
+
+
+class Actions:
+    """The Actions API of one repository: find the run a tag push started, follow it to
+    its end, download its logs, put files on a release."""
+
+    def __init__(self, api: str, owner: str, name: str, secret: str,
+                 timeout: float = 30.0) -> None:
+        self.api, self.slug, self.timeout = api, f"{owner}/{name}", timeout
+        self.base = _repo_url(api, owner, name)
+        self.session = _session(secret)
+
+    def __enter__(self) -> Actions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+
+    def _get(self, url: str, what: str, **params: str) -> requests.Response:
+        try:
+            response = self.session.get(url, params=params or None, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise GitHubError(redact(f"cannot reach the GitHub API at {self.api}: "
+                                     f"{type(exc).__name__}")) from None
+        if not response.ok:
+            raise _fail(what, response, self.slug)
+        return response
+
+    def find_run(self, workflow: str, sha: str) -> Run | None:
+        """The newest run of the workflow file that a push of commit sha started."""
+        response = self._get(f"{self.base}/actions/workflows/{quote(workflow, safe='')}/runs",
+                             f"listing the runs of {workflow}", event="push", head_sha=sha)
+        try:
+            runs = [r for r in response.json().get("workflow_runs", [])
+                    if isinstance(r, dict) and r.get("head_sha") == sha]
+            return _run_of(runs[0]) if runs else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise GitHubError(f"the GitHub API at {self.api} answered an unreadable list of "
+                              "workflow runs") from None
+
+    def run(self, run_id: int) -> Run:
+        try:
+            return _run_of(self._get(f"{self.base}/actions/runs/{run_id}",
+                                     f"reading run {run_id}").json())
+        except (ValueError, KeyError, TypeError):
+            raise GitHubError(f"the GitHub API at {self.api} answered an unreadable run "
+                              f"{run_id}") from None
+
+    def logs(self, run_id: int, to: Path) -> Path:
+        """The run's logs (a zip; GitHub redirects to storage, which gets no token)."""
+        response = self._get(f"{self.base}/actions/runs/{run_id}/logs",
+                             f"downloading the logs of run {run_id}")
+        to.write_bytes(response.content)
+        return to
+
+    def upload_asset(self, upload_url: str, path: Path) -> bool:
+        """Attach a file to a release; False when a file of that name is there already."""
+        try:
+            response = self.session.post(upload_url, params={"name": path.name},
+                                         data=path.read_bytes(), timeout=max(self.timeout, 300),
+                                         headers={"Content-Type": "application/octet-stream"})
+        except requests.RequestException as exc:
+            raise GitHubError(redact(f"cannot upload {path.name} to GitHub: "
+                                     f"{type(exc).__name__}")) from None
+        if response.status_code == 422 and _already_exists(response):
+            return False
+        if response.status_code != 201:
+            raise _fail(f"uploading {path.name} to the release", response, self.slug)
+        return True
+
+
 def run_github_release(root: Path, train: str | None = None,
                        version: str | None = None, dry_run: bool = False) -> str:
     """`invoke github-release`: publish the release notes (.release/notes/ or the committed
@@ -215,8 +345,7 @@ def run_github_release(root: Path, train: str | None = None,
     # Nothing is written before the release exists on GitHub: a refusal leaves no file.
     body = path.read_text(encoding="utf-8") if path else render_sources(sources, today())
     tag = chosen.tag(sources.version)
-    api = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API
-    require_secure(api, "GITHUB_API_URL")
+    api = api_base()
     if dry_run:
         return redact(describe_request(api, owner, name, tag=tag, body=body, path=path,
                                        title=f"{chosen.name} {sources.version}",

@@ -64,6 +64,7 @@ class Release:
     dist_dir: Path | None = None  # default: .release/dist (ignored: the tree stays clean)
     wait: bool = True  # wait until the index shows every file before installing it back
     deadline: float = 600.0  # seconds to wait for that
+    via_ci: bool = False  # stop after the push: the tag's GitHub Actions run publishes
     timings: dict[str, float] = field(default_factory=dict)
     require_index_check: bool = False  # an index that cannot be asked refuses the release
 
@@ -176,6 +177,8 @@ def stage_preflight(release: Release) -> None:
             for line in lines:
                 if line.startswith("warning:"):
                     release.say(line)
+            if release.via_ci:
+                lines += [f"ci: {line}" for line in ci_preflight(release, train)]
             checked[train.name] = lines
 
     def body(out: dict[str, dict[str, Any]]) -> None:
@@ -506,15 +509,161 @@ def stage_visible(release: Release, target: Endpoint) -> float:
     return waited
 
 
+def stage_smoke(release: Release, target: Endpoint) -> None:
+    """The artifact trains' smoke commands against the index just verified (release.smoke)."""
+    from .smoke import planned, run_all
+
+    runs = planned(release.config, release.versions)
+    if not runs:
+        return
+    pinned = sorted({r.pinned for r in runs})
+
+    def body(out: dict[str, dict[str, Any]]) -> None:
+        results = run_all(release.config, runs, target.name, target.simple_url,
+                          release.pypi.simple_url, release.say)
+        for name in pinned:
+            out[name] = {"runs": [r for r, s in zip(results, runs, strict=True)
+                                  if s.pinned == name]}
+    _stage(release, f"{target.name}-smoke", {n: {"index": target.where_simple, "specs": sorted(
+        r.spec for r in runs if r.pinned == n)} for n in pinned}, body,
+        where=target.where_simple)
+
+
+# --- handing off to CI (release --via-ci) ---------------------------------------------------
+
+def _ci_workflow(release: Release) -> tuple[str, str, dict[str, Any]]:
+    """The workflow file init-ci writes for this release, its environment, its data."""
+    from .workflows import FINAL_WORKFLOW, RC_WORKFLOW, default_install, release_candidate
+    from .workflows import release as final_workflow
+
+    spec = default_install(release.config)
+    if release.final:
+        return FINAL_WORKFLOW, "pypi", final_workflow(release.config, spec)
+    return RC_WORKFLOW, "testpypi", release_candidate(release.config, spec)
+
+
+def ci_preflight(release: Release, train: Train) -> list[str]:
+    """--via-ci: a token, a GitHub repository, a tag that can be pushed, and the workflow,
+    environment and tag pattern trusted publishing was registered with (what init-ci wrote)."""
+    from .github import repository, token
+    from .workflows import WORKFLOWS_DIR, _scalar, tag_patterns
+
+    token()
+    owner, name = repository(release.root)
+    workflow, environment, data = _ci_workflow(release)
+    rel = WORKFLOWS_DIR / workflow
+    path = release.root / rel
+    if not path.is_file():
+        raise ReleaseError(f"{rel} does not exist: write it with invoke init-ci, commit and "
+                           "push it, register it as the trusted publisher, then release --via-ci")
+    text = path.read_text(encoding="utf-8")
+    wanted = [f"environment: {environment}", "id-token: write"]
+    wanted += [f"- {_scalar(p)}" for p in data["on"]["push"]["tags"]
+               if p in tag_patterns(train) or train.tag_format.split("{")[0] in p]
+    missing = [w for w in wanted if w not in text]
+    if missing:
+        raise ReleaseError(f"{rel} is not what init-ci writes for trusted publishing of "
+                           f"{train.name} (no {missing[0].removeprefix('- ')!r}): run invoke "
+                           "init-ci --force, commit and push it, and check the trusted "
+                           "publisher on the index names it")
+    branch = git.current_branch(release.root)
+    remote = git.default_remote(release.root, branch) if branch else None
+    if branch is None or remote is None:
+        raise ReleaseError("--via-ci pushes the tag: check out a branch that has a remote")
+    probe = git.run_git(release.root, "push", "--dry-run", "--porcelain", remote,
+                        f"HEAD:refs/heads/{branch}")
+    if probe.returncode != 0:
+        raise ReleaseError(f"cannot push to {remote} ({git.reason(probe)}): the tag could not "
+                           "reach CI")
+    return [f"GitHub repository {owner}/{name}, token set", f"{rel}: environment "
+            f"{environment}, trusted publishing, {train.name}'s tags", f"{remote} accepts a push"]
+
+
+def stage_ci(release: Release, poll: float | None = None,
+             timeout: float | None = None) -> None:
+    """Wait for the Actions run each pushed tag started; record its conclusion, the index
+    URL of every file, its logs (.release/ci/); attach the built files to the GitHub
+    release. A successful final release workflow verified the files on PyPI."""
+    from .github import Actions, api_base, publish, repository, token
+    from .notes import gather, render_sources, today
+    from .record import private_dir
+
+    poll = float(os.environ.get("RELEASE_CI_POLL", "10")) if poll is None else poll
+    timeout = float(os.environ.get("RELEASE_CI_TIMEOUT", "3600")) if timeout is None \
+        else timeout
+    secret = token()
+    owner, name = repository(release.root)
+    workflow, _, _ = _ci_workflow(release)
+    target = release.pypi if release.final else release.testpypi
+
+    def wait(actions: Actions, tag: str, sha: str) -> Any:
+        ends = time.monotonic() + timeout
+        run = actions.find_run(workflow, sha)
+        while run is None or run.status != "completed":
+            if time.monotonic() > ends:
+                raise ReleaseError(f"no finished {workflow} run for {tag} after {timeout:.0f} s"
+                                   + (f" ({run.url})" if run else "") + ": run again to go "
+                                   "on waiting")
+            time.sleep(poll)
+            if run is None:
+                run = actions.find_run(workflow, sha)
+                if run is not None:
+                    release.say(f"CI run for {tag}: {run.url}")
+            else:
+                run = actions.run(run.id)
+        return run
+
+    def body(out: dict[str, dict[str, Any]]) -> None:
+        manifests = {m.train: m for m in release.manifests()}
+        with Actions(api_base(), owner, name, secret) as actions:
+            for train in release.python_trains:
+                version = release.versions[train.name]
+                record, tag = release.records[train.name], train.tag(version)
+                run = wait(actions, tag, str(git.tag_commit(release.root, tag)))
+                logs_dir = private_dir(release.root) / "ci"
+                logs_dir.mkdir(exist_ok=True)
+                logs = actions.logs(run.id, logs_dir / f"{train.name}-{version}-run-{run.id}.zip")
+                manifest = manifests[train.name]
+                with target.client() as client:
+                    listed = {f.filename: f.url for p in train.packages
+                              for f in client.files(p.name)}
+                files = {a.filename: listed.get(a.filename) for a in manifest.artifacts}
+                ci = {"workflow": workflow, "run": run.id, "url": run.url,
+                      "conclusion": run.conclusion, "logs": str(logs), "files": files}
+                record.set("ci", ci)
+                release.say(f"CI run {run.url} for {tag}: {run.conclusion}; logs: {logs}")
+                if run.conclusion != "success":
+                    raise ReleaseError(f"the CI run for {tag} ended {run.conclusion} ({run.url}); "
+                                       f"its logs are in {logs}")
+                absent = [n for n, url in files.items() if not url]
+                if absent:
+                    raise ReleaseError(f"the CI run for {tag} succeeded, but {target.name} does "
+                                       f"not show {absent[0]} (and {len(absent) - 1} more)")
+                if release.final:  # the release workflow's last job installs back from PyPI
+                    verifications = dict(record.data.get("verifications", {}))
+                    verifications[release.pypi.name] = {"ok": True, "via": run.url,
+                                                        "url": release.pypi.where_simple}
+                    record.set("verifications", verifications)
+                notes = render_sources(gather(release.root, train.name, version), today())
+                made = publish(api_base(), owner, name, secret, tag=tag,
+                               title=f"{train.name} {version}", body=notes,
+                               prerelease=not release.final)
+                attached = [p.name for p in manifest.files()
+                            if made.upload_url and actions.upload_asset(made.upload_url, p)]
+                out[train.name] = {**ci, "release": made.url, "assets": attached}
+    _stage(release, "ci", {t.name: {"tag": t.tag(release.versions[t.name])}
+                           for t in release.python_trains}, body)
+
+
 def stage_downstream(release: Release) -> list[str]:
-    """Artifact trains that pin a released train move to it, after PyPI verification."""
+    """Artifact trains that pin a released train move to it, after PyPI verification (in
+    their own repository for those that have one: branch, commit, tag, push there)."""
     from .downstream import pin_downstream
 
     lines: list[str] = []
     released = {t.name for t in release.trains}
     config = load(release.root)
-    pinning = [t for t in config.trains.values()
-               if t.kind == "artifact" and {p.train for p in t.pins} & released]
+    pinning = [t for t in config.artifacts() if {p.train for p in t.pins} & released]
     for record in release.records.values():
         if record.done("downstream"):
             continue
@@ -526,11 +675,17 @@ def stage_downstream(release: Release) -> list[str]:
                 if record.train in {p.train for p in artifact.pins}:
                     text = pin_downstream(load(release.root), artifact.name, commit=True)
                     fresh = load(release.root)
-                    if not text.startswith(f"{artifact.name} already pins"):
+                    if artifact.repository is None and \
+                            not text.startswith(f"{artifact.name} already pins"):
                         text += "\n" + tag_release(fresh, fresh.train(artifact.name))
                         text += "\n" + push_release(fresh)
                     out[artifact.name] = text.splitlines()
                     lines.append(text)
+            # a downstream in its own repository journaled its steps into the file
+            linked = load_record(release.root, record.train, record.version).data.get(
+                "downstreams")
+            if linked:
+                record.data["downstreams"] = linked
     kill_point("downstream")
     return lines
 
@@ -651,14 +806,24 @@ def run_release(release: Release) -> str:
     stage_bump_and_commit(release, None, None)
     stage_gates(release)
     stage_tag(release)
+    if release.via_ci:  # CI publishes from the tag: build here only for the release's assets
+        for record in release.records.values():  # a rerun keeps the mode
+            if not record.data.get("via-ci"):
+                record.set("via-ci", True)
+        stage_build(release)
+        stage_push(release)
+        stage_ci(release)
+        return summarize(release, [], stage_downstream(release), stage_notes(release))
     stage_push(release)
     stage_build(release)
     stage_upload(release, release.testpypi)
     reports = [stage_verify(release, release.testpypi,
                             fallbacks_for(release, release.testpypi))]
+    stage_smoke(release, release.testpypi)
     if release.final:
         stage_upload(release, release.pypi)
         reports.append(stage_verify(release, release.pypi, fallbacks_for(release, release.pypi)))
+        stage_smoke(release, release.pypi)
     downstream = stage_downstream(release)
     notes = stage_notes(release)
     return summarize(release, reports, downstream, notes)
@@ -668,10 +833,12 @@ def run_release(release: Release) -> str:
 def release_command(root: Path, trains: Sequence[str] | None, part: str | None,
                     to: str | None = None, pythons: Sequence[str] | None = None,
                     platforms: Sequence[str] | None = None, say: Say = print,
-                    require_index_check: bool = False, dry_run: bool = False) -> str:
+                    require_index_check: bool = False, via_ci: bool = False,
+                    dry_run: bool = False) -> str:
     """`release-train release`: prepare, then run (or resume) the whole release (with
     `dry_run`: say what it would do, from the same preparation, and do nothing)."""
     release = prepare(root, trains, part, to, pythons, platforms, say, require_index_check)
+    release.via_ci = via_ci or any(r.data.get("via-ci") for r in release.records.values())
     if dry_run:
         return describe_release(release)
     return run_release(release)

@@ -9,6 +9,7 @@ only), so a refusal leaves the repository byte-for-byte as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.version import Version
@@ -260,7 +261,10 @@ def check_tag(root: Path, tag: str) -> str:
 def config_in(config: Config, tree: Path) -> Config:
     """The release config as it stands in another checkout (worktree) of the repository."""
     top = git.require_repo(config.root)
-    return load(tree / config.root.resolve().relative_to(top.resolve()))
+    there = tree / config.root.resolve().relative_to(top.resolve())
+    if config.checkout_of is not None:  # a downstream's own checkout: its config lives upstream
+        return replace(config, root=there)
+    return load(there)
 
 
 def files_at(config: Config, ref: str, train: Train) -> tuple[Written, list[Problem]]:

@@ -29,8 +29,9 @@ FORMAT = 2  # 2: index stages are bound to the index URL they reached ("where")
 READABLE = (1, 2)
 
 # The release, in order. Each step runs only when the ones before it are done.
-STEPS = ("preflight", "confirm", "bump", "commit", "gates", "tag", "push", "build",
-         "testpypi-upload", "testpypi-verify", "pypi-upload", "pypi-verify", "downstream", "notes")
+STEPS = ("preflight", "confirm", "bump", "commit", "gates", "tag", "push", "build", "ci",
+         "testpypi-upload", "testpypi-verify", "testpypi-smoke", "pypi-upload", "pypi-verify",
+         "pypi-smoke", "downstream", "notes")
 STATUSES = ("pending", "running", "done", "failed")
 
 

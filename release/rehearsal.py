@@ -68,28 +68,44 @@ def default_workspace(source: Path) -> Path:
 
 
 def clone_into(source: Path, ws: Workspace) -> None:
-    """A clone of the source's committed state, or a copy of a directory inside a repo."""
+    """A clone of the source's committed state, or a copy of a directory inside a repo; and
+    one for each artifact train in a checkout of its own, at the same place relative to the
+    clone, each with a scratch origin."""
+    _scratch_repo(source, ws.repo, ws.origin)
+    for train in load(source).downstreams.values():
+        assert train.repository is not None
+        rel = os.path.relpath(train.repository, source.resolve())
+        dest = Path(os.path.normpath(ws.repo / rel))
+        if not dest.is_relative_to(ws.path) or dest == ws.path:
+            raise ReleaseError(f"train {train.name}: repository {rel!r} would be outside the "
+                               f"rehearsal workspace {ws.path}: keep it beside the repository")
+        if train.repository.is_dir() and not dest.exists():
+            _scratch_repo(train.repository, dest, ws.path / f"{dest.name}-origin.git")
+
+
+def _scratch_repo(source: Path, repo: Path, origin: Path) -> None:
+    """repo: a clone (or a committed copy) of source on main, pushed to a bare origin."""
     top = git.toplevel(source)
     if top is not None and top.resolve() == source.resolve():
-        run(["git", "clone", "--quiet", "--no-hardlinks", str(source), str(ws.repo)])
-        run(["git", "remote", "remove", "origin"], cwd=ws.repo)
+        run(["git", "clone", "--quiet", "--no-hardlinks", str(source), str(repo)])
+        run(["git", "remote", "remove", "origin"], cwd=repo)
     else:
-        shutil.copytree(source, ws.repo, ignore=IGNORED)
-        run(["git", "init", "--quiet", "-b", "main"], cwd=ws.repo)
-        run(["git", "add", "-A"], cwd=ws.repo)
+        shutil.copytree(source, repo, ignore=IGNORED)
+        run(["git", "init", "--quiet", "-b", "main"], cwd=repo)
+        run(["git", "add", "-A"], cwd=repo)
         run(["git", "-c", "user.name=release-train rehearsal",
              "-c", "user.email=rehearsal@release-train.invalid", "commit", "--quiet",
-             "--no-verify", "-m", "rehearsal: scratch copy"], cwd=ws.repo)
-    branch = git.current_branch(ws.repo) or "main"
+             "--no-verify", "-m", "rehearsal: scratch copy"], cwd=repo)
+    branch = git.current_branch(repo) or "main"
     if branch != "main":
-        run(["git", "checkout", "--quiet", "-B", "main"], cwd=ws.repo)
+        run(["git", "checkout", "--quiet", "-B", "main"], cwd=repo)
     for key, value in (("user.name", "release-train rehearsal"),
                        ("user.email", "rehearsal@release-train.invalid"),
                        ("commit.gpgsign", "false"), ("tag.gpgsign", "false")):
-        run(["git", "config", key, value], cwd=ws.repo)
-    run(["git", "init", "--quiet", "--bare", str(ws.origin)])
-    run(["git", "remote", "add", "origin", str(ws.origin)], cwd=ws.repo)
-    run(["git", "push", "--quiet", "-u", "origin", "main"], cwd=ws.repo)
+        run(["git", "config", key, value], cwd=repo)
+    run(["git", "init", "--quiet", "--bare", "-b", "main", str(origin)])
+    run(["git", "remote", "add", "origin", str(origin)], cwd=repo)
+    run(["git", "push", "--quiet", "-u", "origin", "main"], cwd=repo)
 
 
 @contextmanager

@@ -188,6 +188,7 @@ def _index_session(argv: Sequence[str], python: str | None, interpreter: str | N
         adopt_manifests,
         check_production_rules,
         fallbacks_for,
+        stage_smoke,
         stage_upload,
         stage_verify,
         stage_visible,
@@ -206,6 +207,7 @@ def _index_session(argv: Sequence[str], python: str | None, interpreter: str | N
         stage_verify(release, target, fallbacks_for(release, target))
     finally:
         _report(release, target, args.json)
+    stage_smoke(release, target)
     return 0
 
 

@@ -80,18 +80,25 @@ def render_status(root: Path, trains: Sequence[str] | None = None) -> str:
 
 def has_downstream(config: Config, train: str) -> bool:
     """Does an artifact train pin this train (so its release has a downstream stage)?"""
-    return any(t.kind == "artifact" and train in {p.train for p in t.pins}
-               for t in config.trains.values())
+    return any(train in {p.train for p in t.pins} for t in config.artifacts())
 
 
 def not_needed(config: Config, record: Record) -> set[str]:
     """Steps a release has no use for: production for a pre-release, the downstream stage
-    for a train nothing pins."""
+    for a train nothing pins, the smoke for a train no smoke-tested artifact pins."""
     skip = set()
+    if record.data.get("via-ci"):  # the tag's CI run published and verified
+        skip |= {"testpypi-upload", "testpypi-verify", "testpypi-smoke", "pypi-upload",
+                 "pypi-verify", "pypi-smoke"}
+    else:
+        skip.add("ci")
     if Version(record.version).is_prerelease:
-        skip |= {"pypi-upload", "pypi-verify", "downstream"}
+        skip |= {"pypi-upload", "pypi-verify", "pypi-smoke", "downstream"}
     if not has_downstream(config, record.train):
         skip.add("downstream")
+    if not any(record.train in {p.train for p in t.pins} and t.downstream and t.downstream.smoke
+               for t in config.artifacts()):
+        skip |= {"testpypi-smoke", "pypi-smoke"}
     return skip
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +37,8 @@ class FakeGitHub:
     url: str = ""
     answers: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
+    # answers computed from the request (query strings, sequences); None: not this route
+    routes: list[Callable[[Seen], tuple[int, Any] | None]] = field(default_factory=list)
 
     def answer(self, method: str, path: str, status: int, body: Any) -> None:
         self.answers[(method, path)] = (status, body)
@@ -50,13 +52,19 @@ def github() -> Iterator[FakeGitHub]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            fake.seen.append(Seen(self.command, self.path, dict(self.headers.items()),
-                                  json.loads(raw) if raw else None))
-            status, body = fake.answers.get((self.command, self.path),
-                                            (404, {"message": "Not Found"}))
-            data = json.dumps(body).encode()
+            try:
+                parsed: Any = json.loads(raw) if raw else None
+            except ValueError:
+                parsed = raw  # an uploaded file
+            seen = Seen(self.command, self.path, dict(self.headers.items()), parsed)
+            fake.seen.append(seen)
+            routed = next((got for route in fake.routes if (got := route(seen))), None)
+            status, body = routed or fake.answers.get((self.command, self.path),
+                                                      (404, {"message": "Not Found"}))
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "application/zip" if isinstance(body, bytes)
+                             else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

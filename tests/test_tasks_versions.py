@@ -95,7 +95,8 @@ def test_broken_config_is_one_line(scratch: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.strip() == ("error: pyproject.toml: [tool.release.trains.extensions] "
                                   "unknown key 'flavour' (allowed: before-build, checks, confirm, "
-                                  "exclude, kind, occurrences, packages, pins, tag-format, "
+                                  "exclude, github, kind, occurrences, packages, pins, "
+                                  "pull-request, repository, smoke, smoke-optional, tag-format, "
                                   "version)")
 
 
