@@ -657,6 +657,28 @@ def train_versions_at(config: Config, trains: Sequence[Train], ref: str = "HEAD"
     return commit, versions
 
 
+def _require_every_package(trains: Sequence[Train], built: Config | Sequence[Artifact],
+                           commit: str) -> None:
+    """Every package of each train is in the build (sdist and wheel), or one line naming
+    the ones left out: a package in a submodule or an untracked directory must never
+    silently miss a release."""
+    for train in trains:
+        if isinstance(built, Config):
+            there = {p.name for p in built.trains[train.name].packages} \
+                if train.name in built.trains else set()
+            kinds = {name: {"sdist", "wheel"} for name in there}
+        else:
+            kinds = {}
+            for artifact in built:
+                kinds.setdefault(artifact.package, set()).add(artifact.kind)
+        missing = [f"{p.name} ({p.path})" for p in train.packages
+                   if kinds.get(p.name) != {"sdist", "wheel"}]
+        if missing:
+            raise BuildError(f"train {train.name}: the build of {commit[:12]} would leave out "
+                             f"{', '.join(missing)}: every package of a train is built or "
+                             "none (is it committed? in a submodule that is not checked out?)")
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -693,6 +715,8 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         if prepare is not None:
             prepare(tree, commit)
         planned, versions, at_commit = _plan(tree, wanted)
+        if rev(root, "HEAD") == commit:  # what `status` lists is what the build must hold
+            _require_every_package(wanted, at_commit, commit)
         # The index limit is never loosened, by an old commit or by an uncommitted edit.
         max_size = min(config.max_file_size, at_commit.max_file_size)
         confine.mkdir(out_dir)  # a symlinked dist/ (or a '..' in a name) is refused
@@ -705,6 +729,9 @@ def build_trains(config: Config, trains: Sequence[Train], ref: str = "HEAD",
         per_train: dict[str, list[Artifact]] = {t.name: [] for t in wanted}
         for job in planned:
             per_train[job.train] += _artifacts(first.outcomes[job.index], max_size)
+        for train in wanted:
+            _require_every_package([at_commit.trains[train.name]], per_train[train.name],
+                                   commit)
         twine_check([p for o in first.outcomes.values() for p in (o.sdist, o.wheel) if p])
         if reproducible:
             again_tree = stack.enter_context(clean_worktree(root, commit)) / inside

@@ -372,10 +372,68 @@ def clean_worktree(repo: Path, ref: str) -> Iterator[Path]:
     try:
         git(repo, "worktree", "add", "--quiet", "--detach", str(path), commit,
             what=f"git worktree add {ref}")
+        _fill_submodules(repo, path, commit)
         yield path
     finally:
         _remove_worktree(repo, path)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def submodules(repo: Path, commit: str) -> list[tuple[str, str]]:
+    """(path, commit) of every submodule (gitlink) at commit."""
+    listing = git(repo, "ls-tree", "-r", "-z", commit, what="git ls-tree")
+    found = []
+    for entry in listing.split("\0"):
+        meta, _, name = entry.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[0] == "160000":
+            found.append((name, fields[2]))
+    return found
+
+
+def _submodule_names(repo: Path, commit: str) -> dict[str, str]:
+    """path -> name, from .gitmodules at commit (git keeps a submodule's repository under
+    .git/modules/<name>)."""
+    proc = run_git(repo, "config", "--blob", f"{commit}:.gitmodules", "-z", "--get-regexp",
+                   r"^submodule\..*\.path$")
+    names = {}
+    for item in proc.stdout.split("\0") if proc.returncode == 0 else []:
+        key, _, value = item.partition("\n")
+        if key:
+            names[value] = key.removeprefix("submodule.").removesuffix(".path")
+    return names
+
+
+def _fill_submodules(repo: Path, tree: Path, commit: str) -> None:
+    """Check out every submodule of commit inside the clean worktree, from the repository's
+    own copy of it (.git/modules/<name>, or the submodule's own .git): no network. A submodule
+    that is not here (never initialised) or lacks the recorded commit is refused in one line:
+    a build without it would silently leave its packages out."""
+    found = submodules(repo, commit)
+    if not found:
+        return
+    names = _submodule_names(repo, commit)
+    common = Path(git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir",
+                      what="git rev-parse"))
+    top = Path(git(repo, "rev-parse", "--show-toplevel", what="git rev-parse"))
+    for sub_path, sub_commit in found:
+        name = names.get(sub_path, sub_path)
+        sources = [common / "modules" / name, top / sub_path / ".git"]
+        source = next((s for s in sources if s.is_dir() and _ok(
+            s, "cat-file", "-e", f"{sub_commit}^{{commit}}")), None)
+        if source is None:
+            raise GitError(f"submodule {sub_path} (commit {short(sub_commit)}) is not available "
+                           f"here: a build would leave out what it holds; run git submodule "
+                           f"update --init {sub_path} (it is taken from this repository's own "
+                           "copy, never fetched), then run the command again")
+        target = tree / sub_path
+        git(repo, "-c", "protocol.file.allow=always", "clone", "--quiet", "--shared",
+            "--no-checkout", str(source), str(target), what=f"copy submodule {sub_path}")
+        git(target, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach",
+            sub_commit, what=f"check out submodule {sub_path}")
+        if submodules(target, sub_commit):
+            raise GitError(f"submodule {sub_path} has submodules of its own: release-train "
+                           "builds one level of submodules; move those packages up a level")
 
 
 @contextmanager
@@ -399,9 +457,11 @@ def branch_checkout(repo: Path, branch: str) -> Iterator[Path]:
 
 
 def _remove_worktree(repo: Path, path: Path) -> None:
-    if path.exists() and run_git(repo, "worktree", "remove", "--force", str(path)).returncode == 0:
+    if path.exists() and run_git(repo, "worktree", "remove", "--force", "--force",
+                                 str(path)).returncode == 0:
         return
     shutil.rmtree(path, ignore_errors=True)
+    run_git(repo, "worktree", "prune")  # a worktree holding submodules is removed by hand
     run_git(repo, "worktree", "prune")  # forget the worktree whose directory we removed
 
 

@@ -9,6 +9,7 @@ down so that it is ready in well under a second instead of ~5 s.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import secrets
@@ -98,7 +99,7 @@ class LocalDevpi:
         self._url_fixed = port is not None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
-        self._root_password = _password()
+        self._root_password = new_password()
         register(self._root_password)
         self._admin = requests.Session()
         # Loopback only: never let a proxy from the environment or ~/.netrc get involved.
@@ -152,7 +153,7 @@ class LocalDevpi:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._mark_log()
         self._ensure_secret()
-        self._end_leftover()
+        self.end_leftover()
         if not (self.data_dir / ".nodeinfo").exists():
             self._init()
         # A port the OS called free can be taken before devpi binds it: then try another one,
@@ -199,21 +200,47 @@ class LocalDevpi:
             self._terminate()
             raise
 
-    def _end_leftover(self) -> None:
-        """A server of this directory left behind by a killed process holds its data: end it."""
+    def end_leftover(self) -> None:
+        """A server of this directory left behind by a killed process (kill -9 of a
+        rehearsal) holds its data and port: end it. Found by the pid file, and by looking
+        for a devpi-server serving this data directory (killed before it wrote the file)."""
         pid_file = self.directory / "server.pid"
+        pids = set()
         try:
-            pid = int(pid_file.read_text(encoding="utf-8"))
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            pids.add(int(pid_file.read_text(encoding="utf-8")))
         except (OSError, ValueError):
-            return
-        if "devpi-server" in cmdline and str(self.data_dir) in cmdline:
-            os.kill(pid, signal.SIGTERM)
+            pass
+        proc = Path("/proc")
+        if proc.is_dir():
+            pids |= {int(p.name) for p in proc.iterdir() if p.name.isdigit()}
+        own = os.getpid()
+        for pid in sorted(pids):
+            if pid == own or not self._serves_here(pid):
+                continue
+            log.debug("ending a devpi-server left behind (pid %d)", pid)
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                continue
             for _ in range(100):
-                if not Path(f"/proc/{pid}").exists():
+                if not self._serves_here(pid):
                     break
                 time.sleep(0.05)
+            else:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
         pid_file.unlink(missing_ok=True)
+
+    def _serves_here(self, pid: int) -> bool:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+        except (OSError, ValueError):
+            return False
+        if status and status[0] == "Z":  # a zombie: already ended
+            return False
+        return any(a.endswith(b"devpi-server") for a in argv[:2]) and \
+            str(self.data_dir).encode() in argv
 
     def stop(self) -> None:
         """Stop the server and keep its data, so that `start()` can bring it back."""
@@ -241,14 +268,29 @@ class LocalDevpi:
 
     def create_index(self, name: str) -> LocalIndex:
         """Create a user `NAME-user` with a generated password and its PyPI-like index NAME."""
-        username = f"{name}-user"
-        password = _password()
+        return self.ensure_index(name, f"{name}-user", new_password())
+
+    def ensure_index(self, name: str, username: str, password: str) -> LocalIndex:
+        """The user and its PyPI-like index NAME, created unless they exist (idempotent: a
+        rehearsal killed between the two, or after both, finds them on its rerun)."""
         register(password)
-        self._call("PUT", f"/{username}", {"password": password, "email": f"{username}@localhost"},
-                   what=f"create devpi user {username}")
+        exists = self._admin.get(f"{self.url}/{username}", headers={"Accept": "application/json"},
+                                 timeout=30).status_code == 200
+        if not exists:
+            self._call("PUT", f"/{username}", {"password": password,
+                                               "email": f"{username}@localhost"},
+                       what=f"create devpi user {username}")
         token = self._login(username, password)
-        self._call("PUT", f"/{username}/{name}", PYPI_LIKE, token=(username, token),
-                   what=f"create devpi index {username}/{name}")
+        answer = self._admin.get(f"{self.url}/{username}/{name}",
+                                 headers={"Accept": "application/json"}, timeout=30)
+        if answer.status_code != 200:
+            self._call("PUT", f"/{username}/{name}", PYPI_LIKE, token=(username, token),
+                       what=f"create devpi index {username}/{name}")
+        else:
+            kept = answer.json().get("result", {})
+            if kept.get("volatile") is not False or list(kept.get("bases", [])):
+                raise IndexServerError(f"devpi index {username}/{name} exists but is not "
+                                       "PyPI-like (volatile or with bases): start afresh")
         return LocalIndex(name=name, username=username, password=password,
                           url=f"{self.url}/{username}/{name}")
 
@@ -307,7 +349,10 @@ class LocalDevpi:
 
     def _init(self) -> None:
         """Create devpi's database: no root/pypi mirror (nothing may reach out to PyPI)."""
-        argv = [str(_bin("devpi-init")), "--serverdir", str(self.data_dir), "--no-root-pypi",
+        partial = self.directory / "data.partial"  # a killed init never leaves half a database
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        argv = [str(_bin("devpi-init")), "--serverdir", str(partial), "--no-root-pypi",
                 "--root-passwd", self._root_password]
         try:
             proc = run(argv, env=_server_env(), check=False, timeout=120)
@@ -317,6 +362,7 @@ class LocalDevpi:
             out.write(redact(proc.stdout + proc.stderr))
         if proc.returncode != 0:
             raise self._failure(f"devpi-init exited with status {proc.returncode}")
+        os.replace(partial, self.data_dir)
 
     def _wait_ready(self) -> None:
         """Poll /+api on loopback until devpi answers, the process dies, or time runs out."""
@@ -400,6 +446,6 @@ def _free_port() -> int:
         return port
 
 
-def _password() -> str:
+def new_password() -> str:
     """128 random bits in hex: safe on any command line (a leading '-' would read as an option)."""
     return secrets.token_hex(16)

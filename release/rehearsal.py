@@ -22,8 +22,9 @@ from pathlib import Path
 
 from . import git
 from .config import load
-from .errors import ReleaseError
-from .localindex import LocalDevpi, LocalIndex
+from .errors import ReleaseError, from_os_error
+from .localindex import LocalDevpi, LocalIndex, new_password
+from .lock import held
 from .pipeline import Say, release_command
 from .proc import run
 from .secrets import register
@@ -50,16 +51,47 @@ class Workspace:
     def state_file(self) -> Path:
         return self.path / "state.json"
 
+    @property
+    def lock(self) -> Path:
+        return self.path / ".rehearsal.lock"
+
     def state(self) -> dict[str, object]:
         if not self.state_file.exists():
             return {}
-        loaded: dict[str, object] = json.loads(self.state_file.read_text(encoding="utf-8"))
+        try:
+            loaded = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ReleaseError(f"{self.state_file}: unreadable rehearsal state ({exc}): run "
+                               "the rehearsal again with --fresh") from None
+        if not isinstance(loaded, dict):
+            raise ReleaseError(f"{self.state_file}: not a rehearsal state: run the rehearsal "
+                               "again with --fresh")
         return loaded
 
     def save(self, **values: object) -> None:
+        """Atomically (a kill never leaves half a file), readable by us alone: it holds the
+        local indexes' throwaway passwords."""
         state = {**self.state(), **values}
-        self.state_file.write_text(json.dumps(state), encoding="utf-8")
-        self.state_file.chmod(0o600)  # holds the local indexes' throwaway passwords
+        fd, tmp = tempfile.mkstemp(prefix=".state.", dir=self.path)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(state))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.state_file)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def reset(self) -> None:
+        """Empty the workspace (its lock file stays: we hold it), after ending a devpi-server
+        a killed run left behind on its data."""
+        LocalDevpi(self.path / "devpi").end_leftover()
+        for child in self.path.iterdir():
+            if child != self.lock:
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
 
 
 def default_workspace(source: Path) -> Path:
@@ -90,7 +122,8 @@ def _scratch_repo(source: Path, repo: Path, origin: Path) -> None:
         run(["git", "clone", "--quiet", "--no-hardlinks", str(source), str(repo)])
         run(["git", "remote", "remove", "origin"], cwd=repo)
     else:
-        shutil.copytree(source, repo, ignore=IGNORED)
+        # symlinks stay symlinks (as git clones them): a dangling one is no error
+        shutil.copytree(source, repo, ignore=IGNORED, symlinks=True)
         run(["git", "init", "--quiet", "-b", "main"], cwd=repo)
         run(["git", "add", "-A"], cwd=repo)
         run(["git", "-c", "user.name=release-train rehearsal",
@@ -147,33 +180,63 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
     config = load(source)  # refuse a broken configuration before making anything
     for name in trains or ():
         config.train(name)  # and a train it does not have
-    ws = Workspace(workspace or default_workspace(source))
+    ws = Workspace((workspace or default_workspace(source)).absolute())
     started = time.monotonic()
-    if fresh or ws.state().get("finished") or not ws.repo.exists():
-        shutil.rmtree(ws.path, ignore_errors=True)
-        ws.path.mkdir(parents=True)
-        clone_into(source, ws)
-        ws.save(source=str(source), finished=False)
-        say(f"rehearsal workspace {ws.path} (a scratch clone of {source})")
-    else:
+    ws.path.mkdir(parents=True, exist_ok=True)
+    with held(ws.path, "rehearsal workspace", path=ws.lock):
+        summary = _rehearse(source, ws, fresh, part, pythons, platforms, say, trains)
+        ws.save(finished=True)
+    return summary + f"\nrehearsal passed in {time.monotonic() - started:.1f} s ({ws.path})"
+
+
+def _workspace(source: Path, ws: Workspace, fresh: bool, say: Say) -> None:
+    """A workspace to (re)start in: a new scratch clone unless an unfinished rehearsal of
+    this source is there complete (a clone interrupted half-way is started again)."""
+    state = {} if fresh else ws.state()
+    if not fresh and state.get("cloned") and not state.get("finished") and ws.repo.exists():
         say(f"resuming the rehearsal in {ws.path}")
+        return
+    ws.reset()
+    try:
+        clone_into(source, ws)
+    except (OSError, shutil.Error, ReleaseError) as exc:
+        reason = str(from_os_error(exc)) if isinstance(exc, OSError) else \
+            _first_line(str(exc))
+        raise ReleaseError(f"cannot make the rehearsal workspace {ws.path} from {source}: "
+                           f"{reason}; fix that, then run the rehearsal again with --fresh") \
+            from None
+    ws.save(source=str(source), finished=False, cloned=True)
+    say(f"rehearsal workspace {ws.path} (a scratch clone of {source})")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _indexes(ws: Workspace, server: LocalDevpi) -> dict[str, LocalIndex]:
+    """The two stand-in indexes; their credentials are saved before they are created, so
+    that a run killed half-way through creating them finds them again (never "user already
+    exists")."""
+    known = ws.state().get("indexes")
+    if not (isinstance(known, dict) and set(known) == set(STAND_INS)):
+        known = {name: {"name": name, "username": f"{name}-user", "password": new_password()}
+                 for name in STAND_INS}
+        ws.save(indexes=known)
+    return {name: server.ensure_index(str(data["name"]), str(data["username"]),
+                                      str(data["password"]))
+            for name, data in known.items()}
+
+
+def _rehearse(source: Path, ws: Workspace, fresh: bool, part: str,
+              pythons: Sequence[str] | None, platforms: Sequence[str] | None, say: Say,
+              trains: Sequence[str] | None) -> str:
+    _workspace(source, ws, fresh, say)
     server = LocalDevpi(ws.path / "devpi")
     with server:
         server.start()
-        known = ws.state().get("indexes")
-        if isinstance(known, dict) and set(known) == set(STAND_INS):
-            indexes = {name: LocalIndex(data["name"], data["username"], data["password"],
-                                        f"{server.url}/{data['username']}/{data['name']}")
-                       for name, data in known.items()}
-        else:
-            indexes = {name: server.create_index(name) for name in STAND_INS}
-            ws.save(indexes={n: {"name": i.name, "username": i.username,
-                                 "password": i.password, "url": i.url}
-                             for n, i in indexes.items()})
+        indexes = _indexes(ws, server)
         with _environment(index_env(indexes)):
-            summary = _run(ws, part, pythons, platforms, say, trains)
-    ws.save(finished=True)
-    return summary + f"\nrehearsal passed in {time.monotonic() - started:.1f} s ({ws.path})"
+            return _run(ws, part, pythons, platforms, say, trains)
 
 
 def _run(ws: Workspace, part: str, pythons: Sequence[str] | None,
