@@ -161,13 +161,19 @@ class Manifest:
                 raise BuildError(f"{file}: listed in {self.path.name} but missing")
             size, digest = file.stat().st_size, sha256_of(file)
             if (size, digest) != (artifact.size, artifact.sha256):
-                raise BuildError(f"{file}: changed since it was built (sha256 {digest[:12]}…, "
-                                 f"recorded {artifact.sha256[:12]}…)")
+                raise BuildError(f"{file}: changed since it was built ("
+                                 f"{mismatch('the file', digest, artifact.sha256)}); build "
+                                 "again, or put the built file back")
 
 
 def manifest_dir(out_dir: Path, train: str, version: str) -> Path:
     """Where a train's files go: `<out>/<train>-<version>/`."""
     return out_dir / f"{train}-{version}"
+
+
+def mismatch(where: str, theirs: str, ours: str) -> str:
+    """The one way a wrong file is reported: both hashes in full, whose is whose."""
+    return f"hash mismatch: {where} has {theirs}, we built {ours}"
 
 
 def sha256_of(path: Path) -> str:

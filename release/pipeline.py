@@ -19,7 +19,7 @@ from typing import Any
 from packaging.version import Version
 
 from . import git
-from .builds import Manifest, build_trains, manifest_dir
+from .builds import Manifest, build_trains, manifest_dir, mismatch
 from .bump import Plan, apply_plan, commit_message, plan_change
 from .check import train_version
 from .config import Config, Train, load
@@ -77,8 +77,20 @@ class Release:
         return self.dist_dir or self.root / ".release" / "dist"
 
     def manifests(self) -> list[Manifest]:
-        return [Manifest.load(manifest_dir(self.dist, t.name, self.versions[t.name]))
-                for t in self.python_trains]
+        """The built files, proven: each file on disk as its manifest says, each manifest as
+        the record says (a record, a manifest or a file edited after the build is refused)."""
+        found = self.built()
+        for manifest in found:
+            require_agreement(self.records[manifest.train], manifest)
+        return found
+
+    def built(self) -> list[Manifest]:
+        """The manifests in the dist directory, each file on disk as its manifest says."""
+        found = [Manifest.load(manifest_dir(self.dist, t.name, self.versions[t.name]))
+                 for t in self.python_trains]
+        for manifest in found:
+            manifest.verify()
+        return found
 
     @property
     def python_trains(self) -> list[Train]:
@@ -209,7 +221,7 @@ def stage_gates(release: Release) -> None:
 
     gates = required(release.config, release.trains)
     records = [release.records[t.name] for t in release.trains]
-    commit = str(records[-1].data["commit"])
+    commit = str(records[-1].require("commit"))
     done = passed_before([r for rec in records for r in rec.data.get("gates", [])], commit)
 
     def body(out: dict[str, dict[str, Any]]) -> None:
@@ -259,7 +271,7 @@ def stage_tag(release: Release) -> None:
         if record.done("tag"):
             continue
         version = release.versions[train.name]
-        commit = str(record.data["commit"])
+        commit = str(record.require("commit"))
         with record.running("tag", {"tag": train.tag(version)}) as out:
             said = tag_release(load(release.root), train, commit=commit, version=version)
             out.update({"tag": train.tag(version), "commit": commit})
@@ -293,7 +305,8 @@ def stage_build(release: Release) -> None:
             (manifest,) = build_trains(load(release.root), [train], ref=tag,
                                        out_dir=release.dist, progress=release.say,
                                        prepare=_before_build(release, train))
-            _record_artifacts(release.records[train.name], manifest)
+            _record_artifacts(release.records[train.name], manifest, release.say)
+            kill_point(f"build:{train.name}")
             out[train.name] = {"manifest": str(manifest.path), "commit": manifest.commit,
                                "files": len(manifest.artifacts)}
     _stage(release, "build", {t.name: {"tag": t.tag(release.versions[t.name])}
@@ -317,27 +330,73 @@ def _before_build(release: Release, train: Train) -> Callable[[Path, str], None]
     return run
 
 
-def _record_artifacts(record: Record, manifest: Manifest) -> None:
-    """The record takes a manifest's files once; other files for the same release are refused."""
-    now = [{"package": a.package, "version": a.version, "filename": a.filename,
-            "kind": a.kind, "size": a.size, "sha256": a.sha256} for a in manifest.artifacts]
+def _artifacts_of(manifest: Manifest) -> list[dict[str, Any]]:
+    return [{"package": a.package, "version": a.version, "filename": a.filename,
+             "kind": a.kind, "size": a.size, "sha256": a.sha256} for a in manifest.artifacts]
+
+
+def binding(record: Record) -> bool:
+    """Whether the record's files are the release's for good: a build that finished, or any
+    upload begun (a file may be on an index). Files of a build killed half-way, never sent
+    anywhere, bind nothing: a rerun builds again and the record takes the new files."""
+    steps = record.data.get("steps", {})
+    return record.done("build") or bool(record.data.get("verifications")) or any(
+        name.endswith("-upload") and step.get("status") != "pending"
+        for name, step in steps.items())
+
+
+def require_agreement(record: Record, manifest: Manifest) -> None:
+    """The record's files are the manifest's (name, size, sha256), or one line naming the
+    first that differs."""
     previous = record.data.get("artifacts")
-    if previous and previous != now:
-        raise ReleaseError(f"{manifest.path}: these files differ from the ones the record of "
-                           f"{manifest.train} {manifest.version} holds; published or verified "
-                           "files are never swapped: release a new version")
     if not previous:
-        record.set("artifacts", now)
-        record.data.setdefault("commit", manifest.commit)
-        record.save()
+        return
+    if not isinstance(previous, list) or not all(isinstance(a, dict) for a in previous):
+        raise ReleaseError(f"{record.path}: damaged release record (artifacts); nothing was "
+                           "done: restore it")
+    now = _artifacts_of(manifest)
+    if previous == now:
+        return
+    theirs = {str(a.get("filename")): a for a in previous}
+    for artifact in now:
+        kept = theirs.get(artifact["filename"])
+        if kept is None:
+            what = f"{artifact['filename']} is not in the record"
+        elif kept.get("sha256") != artifact["sha256"]:
+            what = f"{artifact['filename']}: " + mismatch(
+                "the record", str(kept.get("sha256")), artifact["sha256"])
+        elif kept != artifact:
+            what = f"{artifact['filename']}: the record holds other details ({kept})"
+        else:
+            continue
+        break
+    else:
+        what = "the record holds other files"
+    raise ReleaseError(f"{record.path} and {manifest.path} disagree: {what}; the record, the "
+                       "manifest and the files must agree (none is edited after the build): "
+                       "restore the one that was changed; published or verified files are "
+                       "never swapped: release a new version to change them")
+
+
+def _record_artifacts(record: Record, manifest: Manifest, say: Say | None = None) -> None:
+    """The record takes a manifest's files once they bind (see `binding`); other files for
+    the same release are refused."""
+    previous = record.data.get("artifacts")
+    if previous and binding(record):
+        require_agreement(record, manifest)
+        return
+    if previous and previous != _artifacts_of(manifest) and say is not None:
+        say(f"{manifest.train} {manifest.version}: the files of an earlier build were never "
+            "uploaded: the record takes the new build's")
+    record.set("artifacts", _artifacts_of(manifest))
+    record.set("commit", record.data.get("commit") or manifest.commit)
 
 
 def adopt_manifests(release: Release) -> list[Manifest]:
     """Releases built by `nox -s build`: the record takes their files, and never new ones."""
-    manifests = release.manifests()
+    manifests = release.built()
     for manifest in manifests:
-        manifest.verify()
-        _record_artifacts(release.records[manifest.train], manifest)
+        _record_artifacts(release.records[manifest.train], manifest, release.say)
     return manifests
 
 

@@ -28,6 +28,7 @@ from .builds import (
     Progress,
     build_trains,
     manifest_dir,
+    mismatch,
     sha256_of,
     train_versions_at,
 )
@@ -138,8 +139,8 @@ def check_files(published: Published, directory: Path) -> None:
         digest = sha256_of(path)
         if digest != item.sha256:
             raise BuildError(f"{_show(path)} was changed after it was uploaded to "
-                             f"{published.places} (sha256 {digest[:12]}…, recorded "
-                             f"{item.sha256[:12]}…): put the uploaded file back; published "
+                             f"{published.places} ({mismatch('the file', digest, item.sha256)}"
+                             "): put the uploaded file back; published "
                              "files never change (release a new version to change them)")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from .builds import Manifest
+from .builds import Manifest, mismatch
 from .endpoints import Endpoint
 from .errors import UploadError
 from .index import IndexFile
@@ -56,9 +56,9 @@ def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
                 if theirs != artifact.sha256:
                     raise UploadError(
                         f"{artifact.filename} is already on {target.name} with different "
-                        f"content (sha256 {theirs[:12]}…, ours "
-                        f"{artifact.sha256[:12]}…); published files never change: release a "
-                        "new version (e.g. the next rcN or .postN). Nothing was uploaded.")
+                        f"content ({mismatch('index', theirs, artifact.sha256)}); published "
+                        "files never change: release a new version (e.g. the next rcN or "
+                        ".postN). Nothing was uploaded.")
     return pending
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .builds import mismatch
 from .errors import IndexServerError, InstallError
 from .index import IndexClient
 
@@ -40,9 +41,9 @@ def missing_files(client: IndexClient, expected: Sequence[Expected]) -> list[str
             if seen is None:
                 missing.append(item.filename)
             elif seen and seen != item.sha256:
-                raise InstallError(f"{item.filename} on {client.simple_url} has sha256 "
-                                   f"{seen[:12]}…, not the {item.sha256[:12]}… we built; "
-                                   "release a new version")
+                raise InstallError(f"{item.filename} on {client.simple_url}: "
+                                   f"{mismatch('index', seen, item.sha256)}; published files "
+                                   "never change: release a new version")
         if client.json_api and not missing:
             for version in {i.version for i in items}:
                 document = client.json_release(project, version)
