@@ -1,5 +1,7 @@
 """One error family, with messages written for the person running the release."""
 
+import shutil
+
 
 class ReleaseError(Exception):
     """An expected failure: tasks print the message on one line and exit non-zero."""
@@ -11,13 +13,24 @@ class ReleaseError(Exception):
 def from_os_error(exc: BaseException) -> ReleaseError:
     """An OSError or shutil.Error (a read-only directory, a full disk, a copy that failed) as
     one line for the user, never a traceback."""
+    if isinstance(exc, OSError) and not isinstance(exc, shutil.Error):
+        return ReleaseError(f"{os_reason(exc)}: fix that (space, permissions), then run the "
+                            "same command again")
+    return ReleaseError(f"copying failed: {os_reason(exc)}")
+
+
+def os_reason(exc: BaseException) -> str:
+    """What went wrong, shortly: `strerror (file)`, or a failed copy's first reason."""
+    if isinstance(exc, shutil.Error):
+        first = exc.args[0][0] if exc.args and isinstance(exc.args[0], list) and exc.args[0] \
+            else exc
+        if isinstance(first, tuple) and len(first) == 3:
+            return str(first[2])
+        return str(first)
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        return ReleaseError(f"{exc.strerror or type(exc).__name__}{where}: fix that (space, "
-                            "permissions), then run the same command again")
-    first = exc.args[0][0] if exc.args and isinstance(exc.args[0], list) and exc.args[0] \
-        else exc
-    return ReleaseError(f"copying failed: {first}")
+        return f"{exc.strerror or type(exc).__name__}{where}"
+    return str(exc)
 
 
 class UnmanagedLines(ReleaseError):

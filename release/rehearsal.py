@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import git
 from .config import load
-from .errors import ReleaseError, from_os_error
+from .errors import ReleaseError, os_reason
 from .localindex import LocalDevpi, LocalIndex, new_password
 from .lock import held
 from .pipeline import Say, release_command
@@ -200,8 +200,7 @@ def _workspace(source: Path, ws: Workspace, fresh: bool, say: Say) -> None:
     try:
         clone_into(source, ws)
     except (OSError, shutil.Error, ReleaseError) as exc:
-        reason = str(from_os_error(exc)) if isinstance(exc, OSError) else \
-            _first_line(str(exc))
+        reason = os_reason(exc) if isinstance(exc, OSError) else _first_line(str(exc))
         raise ReleaseError(f"cannot make the rehearsal workspace {ws.path} from {source}: "
                            f"{reason}; fix that, then run the rehearsal again with --fresh") \
             from None

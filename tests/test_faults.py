@@ -97,8 +97,9 @@ FAULTS = (
           "twice), the other 2 sent, then verified"),
     Fault("name-taken", "a file with our name but other content is already on the index",
           "nox -s testpypi", 1, "error: skyline_core-0.4.2-py3-none-any.whl is already on "
-          "testpypi with different content (sha256 …, ours …); published files never change: "
-          "release a new version (e.g. the next rcN or .postN). Nothing was uploaded.",
+          "testpypi with different content (hash mismatch: index has …, we built …); published "
+          "files never change: release a new version (e.g. the next rcN or .postN). Nothing "
+          "was uploaded.",
           "nothing of ours uploaded (checked before a byte is sent); the other file untouched",
           "nothing to resume: the same command refuses again; release a new version"),
     Fault("wrong-token", "the index refuses the token (HTTP 401)", "nox -s testpypi", 1,
@@ -212,8 +213,9 @@ FAULTS = (
     Fault("listed-without-hash", "the index lists a file of ours without a hash, and its "
           "bytes are not ours (finding 9)", "nox -s testpypi", 1,
           "error: skyline_core-0.4.2-py3-none-any.whl is already on testpypi with different "
-          "content (sha256 …, ours …); published files never change: release a new version "
-          "(e.g. the next rcN or .postN). Nothing was uploaded.", "nothing uploaded (the "
+          "content (hash mismatch: index has …, we built …); published files never change: "
+          "release a new version (e.g. the next rcN or .postN). Nothing was uploaded.", "nothing "
+          "uploaded (the "
           "file was downloaded and hashed); an upper-case sha256 in PEP 691 JSON compares "
           "equal; skyline__core and skyline-core are one name (config refuses the pair)",
           "release a new version"),
@@ -224,6 +226,60 @@ FAULTS = (
           "nothing changed; each is one `error:` line (a local version is refused: indexes "
           "refuse it; a `v0.4.2` version tags `v0.4.3`, never `vv0.4.3`)",
           "fix what the line names, then run the same command again"),
+    # --- issue 14, second part: submodules, every resume path, versions in text ---
+    Fault("submodule", "a package of the train lives in a git submodule; in a clone where the "
+          "submodule was never initialised; a package directory not committed (finding 3)",
+          "nox -s build", 1, "error: submodule packages/skyline-sub (commit …) is not "
+          "available here: a build would leave out what it holds; run git submodule update "
+          "--init packages/skyline-sub (it is taken from this repository's own copy, never "
+          "fetched), then run the command again",
+          "nothing built; with the submodule initialised the build holds its package (checked "
+          "out in the clean worktree from .git/modules, no network); a package the commit "
+          "lacks is named: \"the build of … would leave out skyline-new (packages/skyline-new)\"",
+          "git submodule update --init (or commit the package), then build again"),
+    Fault("killed-rehearsal", "the rehearsal is killed (SIGKILL, not its devpi-server) 2 s "
+          "after it starts, while its indexes are made or the release runs (findings 8, 14)",
+          "nox -s rehearse (run again)", 0, "rehearsal passed in … s (…)",
+          "the workspace as the kill left it, and an orphan devpi-server serving its data: the "
+          "rerun ends it (pid file, or /proc by its data directory); the indexes' credentials "
+          "are saved before they are made, so creating them again is no \"409 user already "
+          "exists\"", "run the same command again: it resumes (or starts over when the "
+          "scratch clone was never completed)"),
+    Fault("killed-build", "the release is killed (SIGKILL) during the build, after the first "
+          "train's files were recorded, and the rebuild makes other bytes (finding 8)",
+          "release-train release (run again)", 0, "core 0.4.3rc1: the files of an earlier "
+          "build were never uploaded: the record takes the new build's",
+          "the record holds the killed build's files, which were never uploaded: they bind "
+          "nothing (only files an upload began with, or a finished build, are binding)",
+          "run the same command again: it builds again and releases the same version, each "
+          "file uploaded once"),
+    Fault("copy-fails", "the rehearsal's scratch copy fails (a FIFO in the directory); a "
+          "dangling symlink is copied as a symlink, as git clones it (finding 8)",
+          "nox -s rehearse", 1, "error: cannot make the rehearsal workspace … from …: "
+          "`…/pipe` is a named pipe…; fix that, then run the rehearsal again with --fresh",
+          "a workspace whose clone is marked unfinished", "remove the cause and run again "
+          "(with --fresh, or without: an unfinished clone is started over, never \"not a git "
+          "repository\")"),
+    Fault("damaged-records", "both release records are truncated after the tag and the "
+          "TestPyPI upload (finding 8)", "release-train release (run again)", 1,
+          "error: …/.release/….json: unreadable release record (…); nothing was done: restore "
+          "it (or move it aside and check by hand what this release already did: its tag, the "
+          "indexes) before running again", "nothing changed: no new version, no tag, no "
+          "upload; never a KeyError", "restore the records (or check by hand), then run the "
+          "same command again: the release resumes at testpypi-verify"),
+    Fault("record-edited", "a sha256 in the release record is edited after the build "
+          "(finding 8)", "nox -s testpypi", 1, "error: …/.release/core-0.4.2.json and "
+          "…/manifest.json disagree: …: hash mismatch: the record has …, we built …; the "
+          "record, the manifest and the files must agree (none is edited after the build): "
+          "restore the one that was changed; published or verified files are never swapped: "
+          "release a new version to change them", "nothing uploaded or verified again; a file "
+          "changed on disk is refused the same way (hash mismatch: the file has …, we built …)",
+          "restore the record, then run the same command again"),
+    Fault("versions-in-text", "a version with an epoch (1!0.5.0) or upper-case letters "
+          "(0.5.0.RC1) in text occurrences (finding 10)", "invoke check", 0,
+          "ok: 41 version spots agree (core 1!0.5.0, extensions 1.2.0, addon 1.0.3)",
+          "bump finds and rewrites every occurrence and check agrees; the next bump "
+          "(--part patch, rc, release) too", "nothing to do"),
 )
 BY_ID = {f.id: f for f in FAULTS}
 
