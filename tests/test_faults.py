@@ -23,6 +23,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -1218,6 +1219,26 @@ def _listed_without_hash(request: pytest.FixtureRequest) -> Seen:
     return seen
 
 
+@contextmanager
+def read_only(directory: Path) -> Iterator[None]:
+    """A directory no file can be created in, for real even as root: chattr +i (root ignores
+    mode bits), else mode 555."""
+    root = os.geteuid() == 0
+    if root:
+        if shutil.which("chattr") is None or subprocess.run(
+                ["chattr", "+i", str(directory)], capture_output=True).returncode != 0:
+            pytest.skip("running as root without chattr +i: no read-only directory here")
+    else:
+        directory.chmod(0o555)
+    try:
+        yield
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(directory)], check=True)
+        else:
+            directory.chmod(0o755)
+
+
 @scenario("no-traceback")
 def _no_traceback(request: pytest.FixtureRequest) -> Seen:
     from release.config import Train
@@ -1236,14 +1257,12 @@ def _no_traceback(request: pytest.FixtureRequest) -> Seen:
     assert local.returncode == 1 and "is a local version" in local.stderr, local.stderr
     assert invoke("check", "--repo", str(repo)).returncode == 0
     core = repo / "packages" / "skyline-core"
-    core.chmod(0o555)
-    try:
+    with read_only(core):
         readonly = invoke("bump", "--repo", str(repo), "--train", "core", "--part", "patch")
-    finally:
-        core.chmod(0o755)
-    if os.geteuid() != 0:  # root writes anyway
-        assert readonly.returncode == 1 and "Traceback" not in readonly.stderr
-        assert invoke("check", "--repo", str(repo)).returncode == 0
+    assert readonly.returncode == 1 and "Traceback" not in readonly.stderr, readonly.stderr
+    [line] = [ln for ln in readonly.stderr.splitlines() if ln.startswith("error: ")]
+    assert "rolled back" in line or "permitted" in line or "denied" in line, line
+    assert invoke("check", "--repo", str(repo)).returncode == 0
     (repo / ".release").mkdir()
     (repo / ".release" / "core-0.4.2.json").write_text(
         '{"format": 2, "train": "core", "version": "0.4.2", "steps": {"bump": []}}')
@@ -1255,6 +1274,274 @@ def _no_traceback(request: pytest.FixtureRequest) -> Seen:
     train = Train(name="core", kind="python", tag_format="v{version}", packages=())
     assert train.tag("v0.4.3") == "v0.4.3" and train.tag("0.4.3") == "v0.4.3"
     return _seen(out)
+
+
+# --- issue 14, second part ---------------------------------------------------------------------
+
+SUB_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "skyline-sub"
+version = "0.4.2"
+description = "a package of the core train that lives in a git submodule"
+"""
+
+
+def _package(where: Path, name: str) -> Path:
+    module = where / name.replace("-", "_")
+    module.mkdir(parents=True)
+    (module / "__init__.py").write_text('"""A package."""\n')
+    (where / "pyproject.toml").write_text(SUB_PYPROJECT.replace("skyline-sub", name))
+    return where
+
+
+@scenario("submodule")
+def _submodule(request: pytest.FixtureRequest) -> Seen:
+    from release.git import clean_worktree
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    capsys: pytest.CaptureFixture[str] = request.getfixturevalue("capsys")
+    built: Path = request.getfixturevalue("built_mini")
+    sub = init_repo(_package(tmp / "sub", "skyline-sub"))
+    repo = mini_copy(built, tmp)
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub),
+        "packages/skyline-sub")
+    git(repo, "commit", "-qm", "skyline-sub in a submodule")
+    shutil.rmtree(sub)  # nothing is fetched: the superproject's own copy is enough
+    # The clean worktree holds the submodule, at the commit the superproject records.
+    with clean_worktree(repo, "HEAD") as tree:
+        assert (tree / "packages/skyline-sub/skyline_sub/__init__.py").is_file()
+    config = load(repo)
+    assert "skyline-sub" in {p.name for p in config.train("core").packages}
+    # A clone where it was never initialised: refused, naming it, before any build.
+    clone = tmp / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, env=env())
+    assert sessions.build(["--repo", str(clone), "--out", str(tmp / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and not (tmp / "out").exists()
+    seen = Seen(1, next(ln for ln in err.splitlines() if ln.startswith("error: ")), err)
+    # A package directory the commit lacks is named, never silently left out.
+    _package(repo / "packages" / "skyline-new", "skyline-new")
+    assert sessions.build(["--repo", str(repo), "--out", str(tmp / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "would leave out skyline-new (packages/skyline-new)" in err, err
+    return seen
+
+
+def _proc_state(pid: int) -> str | None:
+    """A process's state letter (None: gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _devpi_serving(data: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(a.endswith(b"devpi-server") for a in argv[:2]) and \
+                    str(data).encode() in argv and _proc_state(int(entry.name)) != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+REHEARSE = "import sys; from release.sessions import rehearse; sys.exit(rehearse(sys.argv[1:]))"
+
+
+def rehearse_argv(source: Path, workspace: Path, *more: str) -> list[str]:
+    return [sys.executable, "-c", REHEARSE, str(source), "--workspace", str(workspace),
+            "--part", "rc", *FAST, *more]
+
+
+@scenario("killed-rehearsal")
+def _killed_rehearsal(request: pytest.FixtureRequest) -> Seen:
+    import secrets
+    import time
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    devpi: LocalDevpi = request.getfixturevalue("devpi")
+    built: Path = request.getfixturevalue("built_mini")
+    source = mini_copy(built, tmp)
+    ws = tmp / "ws"
+    killed = subprocess.Popen(rehearse_argv(source, ws), cwd=ROOT, env=env(**canary_env()),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not _devpi_serving(ws / "devpi" / "data") and time.monotonic() < deadline:
+        time.sleep(0.05)  # 2 s from the start, and not before its server runs
+    time.sleep(max(0.0, 2.0 - (30 - (deadline - time.monotonic()))))
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    orphans = _devpi_serving(ws / "devpi" / "data")
+    assert orphans, "the killed rehearsal left no devpi-server behind"
+    again = subprocess.run(rehearse_argv(source, ws), cwd=ROOT, env=env(**canary_env()),
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert all(_proc_state(pid) in (None, "Z") for pid in orphans)
+    assert _devpi_serving(ws / "devpi" / "data") == []
+    # Creating a user and its index twice is no error (a kill between the two, or after).
+    password = secrets.token_hex(16)
+    first = devpi.ensure_index("twice", "twice-user", password)
+    assert devpi.ensure_index("twice", "twice-user", password) == first
+    line = next(ln for ln in again.stdout.splitlines() if ln.startswith("rehearsal passed"))
+    return Seen(0, line, again.stdout + again.stderr)
+
+
+def _scratch(request: pytest.FixtureRequest, source: Path) -> tuple[Path, dict[str, str]]:
+    """A scratch clone of source with a bare origin, and two fresh indexes (the canary is
+    the token they accept)."""
+    from release import rehearsal
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    devpi: LocalDevpi = request.getfixturevalue("devpi")
+    devpi.start()
+    ws = rehearsal.Workspace(tmp / "ws")
+    ws.path.mkdir()
+    rehearsal.clone_into(source, ws)
+    values = {**canary_env(), "RELEASE_DEBUG": "1"}
+    for name in ("testpypi", "pypi"):
+        index = canary_index(devpi, name)
+        prefix = name.upper()
+        values.update({f"{prefix}_UPLOAD_URL": index.upload_url,
+                       f"{prefix}_SIMPLE_URL": index.simple_url,
+                       f"{prefix}_JSON_URL": index.json_api,
+                       f"{prefix}_USERNAME": index.username, f"{prefix}_TOKEN": CANARY})
+    return ws.repo, values
+
+
+def release_train(repo: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "release-train"), "--repo", str(repo), "release", *args,
+                           *FAST], cwd=ROOT, env=env(**extra), capture_output=True, text=True,
+                          timeout=600)
+
+
+@scenario("killed-build")
+def _killed_build(request: pytest.FixtureRequest) -> Seen:
+    built: Path = request.getfixturevalue("built_mini")
+    repo, values = _scratch(request, built)
+    killed = release_train(repo, "--part", "rc", RELEASE_KILL_AFTER="build:core", **values)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
+    record = repo / ".release" / "core-0.4.3rc1.json"
+    data = json.loads(record.read_text())
+    assert data["steps"]["build"]["status"] == "running" and data["artifacts"]
+    # The rebuild makes other bytes (setuptools sdists are not reproducible): stand in for
+    # that by giving the killed build's record other hashes than the rebuild will make.
+    for artifact in data["artifacts"]:
+        artifact["sha256"] = "0" * 64
+    record.write_text(json.dumps(data))
+    again = release_train(repo, "--part", "rc", **values)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "release a new version" not in again.stdout + again.stderr
+    done = json.loads(record.read_text())
+    assert all(a["sha256"] != "0" * 64 for a in done["artifacts"])
+    uploaded = done["steps"]["testpypi-upload"]["outputs"]["uploaded"]
+    assert sorted(uploaded) == sorted(a["filename"] for a in done["artifacts"])
+    assert len(uploaded) == 4
+    line = next(ln for ln in again.stdout.splitlines() if "earlier build" in ln)
+    return Seen(0, line, again.stdout + again.stderr)
+
+
+@scenario("copy-fails")
+def _copy_fails(request: pytest.FixtureRequest) -> Seen:
+    tmp: Path = request.getfixturevalue("tmp_path")
+    built: Path = request.getfixturevalue("built_mini")
+    outer = tmp / "outer"
+    outer.mkdir()
+    (outer / "README").write_text("a repository with the project below it\n")
+    shutil.copytree(built, outer / "project", ignore=shutil.ignore_patterns(".git"))
+    init_repo(outer)
+    project = outer / "project"
+    (project / "docs").mkdir()
+    (project / "docs" / "latest").symlink_to("no-such-file")  # dangling: copied as it is
+    os.mkfifo(project / "pipe")
+    ws = tmp / "ws"
+    out = subprocess.run(rehearse_argv(project, ws), cwd=ROOT, env=env(**canary_env()),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    (project / "pipe").unlink()
+    again = subprocess.run(rehearse_argv(project, ws), cwd=ROOT, env=env(**canary_env()),
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "not a git repository" not in again.stdout + again.stderr
+    assert (ws / "repo" / "docs" / "latest").is_symlink()
+    return _seen(out)
+
+
+@scenario("damaged-records")
+def _damaged_records(request: pytest.FixtureRequest) -> Seen:
+    repo, values = _scratch(request, EXAMPLE)
+    killed = release_train(repo, "--part", "rc", RELEASE_KILL_AFTER="testpypi-upload",
+                           **values)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
+    records = sorted((repo / ".release").glob("*.json"))
+    assert [p.name for p in records] == ["core-0.4.3rc1.json", "extensions-1.2.1rc1.json"]
+    kept = {p: p.read_bytes() for p in records}
+    for path, data in kept.items():
+        path.write_bytes(data[:len(data) // 2])
+    tags = git(repo, "tag")
+    listed = IndexClient(values["TESTPYPI_SIMPLE_URL"]).files("skyline-core")
+    again = release_train(repo, "--part", "rc", **values)
+    assert again.returncode == 1 and "KeyError" not in again.stderr
+    assert git(repo, "tag") == tags
+    assert IndexClient(values["TESTPYPI_SIMPLE_URL"]).files("skyline-core") == listed
+    for path, data in kept.items():
+        path.write_bytes(data)
+    done = release_train(repo, "--part", "rc", **values)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "testpypi-upload: done before" in done.stdout
+    assert git(repo, "tag") == tags
+    return _seen(again)
+
+
+@scenario("record-edited")
+def _record_edited(request: pytest.FixtureRequest) -> Seen:
+    lab: Lab = request.getfixturevalue("lab")
+    first = lab.session("testpypi")
+    assert first.exit == 0, first.output[-3000:]
+    record = lab.repo / ".release" / "core-0.4.2.json"
+    data = json.loads(record.read_text())
+    data["artifacts"][0]["sha256"] = "f" * 64
+    record.write_text(json.dumps(data))
+    seen = lab.session("testpypi")
+    assert "hash mismatch: the record has " + "f" * 64 in seen.line
+    assert lab.listed() == lab.ours()
+    return seen
+
+
+@scenario("versions-in-text")
+def _versions_in_text(request: pytest.FixtureRequest) -> Seen:
+    from release.bump import run_bump
+    from release.status import run_check
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    repo = copy_example(tmp / "repo")
+    spots = {path: text for path, text in _tree(repo).items()}
+    run_bump(repo, "core", None, "1!0.5.0", dry_run=False)
+    line = run_check(repo, None).splitlines()[-1]
+    changed = [p for p, text in _tree(repo).items() if text != spots[p]]
+    assert {"docs/install.md", "compose.yaml"} <= set(changed)
+    assert b"skyline-streaming==1!0.5.0" in (repo / "docs/install.md").read_bytes()
+    git(repo, "commit", "-qam", "epoch")
+    run_bump(repo, "core", "patch", None, dry_run=False)
+    assert "core 1!0.5.1" in run_check(repo, None)
+    git(repo, "checkout", "-q", "--", ".")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    run_bump(repo, "core", None, "0.5.0.RC1", dry_run=False)
+    assert b"skyline:0.5.0.RC1" in (repo / "compose.yaml").read_bytes()
+    assert "core 0.5.0.RC1" in run_check(repo, None)
+    git(repo, "commit", "-qam", "upper-case rc")
+    for part, now in (("rc", "0.5.0.RC2"), ("release", "0.5.0")):
+        run_bump(repo, "core", part, None, dry_run=False)
+        assert f"core {now}," in run_check(repo, None)
+        git(repo, "commit", "-qam", part)
+    return Seen(0, line, line)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
