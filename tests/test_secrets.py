@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -28,7 +30,7 @@ from release.errors import ConfigError
 from release.localindex import PYPI_LIKE, LocalDevpi, LocalIndex
 from release.proc import run
 from release.secrets import MASK, SECRET_VARIABLES, redact, register
-from tests.repos import BIN, ROOT, copy_example, git, invoke
+from tests.repos import BIN, ROOT, copy_example, env, git, invoke
 from tests.test_config import repo as config_repo
 from tests.test_pipeline import FAST, nox
 
@@ -378,3 +380,64 @@ def test_secret_variables_cover_what_ci_and_users_set() -> None:
     assert {"TESTPYPI_TOKEN", "PYPI_TOKEN", "TWINE_PASSWORD", "GITHUB_TOKEN",
             "GH_TOKEN"} <= set(SECRET_VARIABLES)
     assert os.environ.get("PYPI_TOKEN", "") != CANARY
+
+
+# --- command lines and devpi-server's environment, sampled while a rehearsal runs -------------
+
+def _sample(stop: threading.Event, seen: set[bytes], environs: dict[int, bytes],
+            data_dir: bytes) -> None:
+    """Every process's command line, and devpi-server's environment, until stop."""
+    while not stop.is_set():
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            seen.add(cmdline)
+            argv = cmdline.split(b"\0")
+            if pid not in environs and any(a.endswith(b"devpi-server") for a in argv[:2]) \
+                    and data_dir in cmdline:
+                try:
+                    environs[pid] = (entry / "environ").read_bytes()
+                except OSError:
+                    pass
+        stop.wait(0.002)
+
+
+def test_credentials_are_on_no_command_line_and_not_in_devpi_servers_environment(
+        tmp_path: Path, built_mini: Path) -> None:
+    from tests.test_faults import mini_copy, rehearse_argv
+
+    source = mini_copy(built_mini, tmp_path)
+    ws = tmp_path / "ws"
+    seen: set[bytes] = set()
+    environs: dict[int, bytes] = {}
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample, args=(stop, seen, environs,
+                                                     str(ws / "devpi" / "data").encode()))
+    sampler.start()
+    try:
+        out = subprocess.run(rehearse_argv(source, ws), cwd=ROOT, env=env(**canary_env()),
+                             capture_output=True, text=True, timeout=600)
+    finally:
+        stop.set()
+        sampler.join()
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    lines = [c.replace(b"\0", b" ").decode(errors="replace") for c in seen]
+    # The sampler saw the children that talk to the indexes: uv installing, twine uploading.
+    assert any("twine upload" in line for line in lines), \
+        "no twine command line sampled: " + "\n".join(ln for ln in lines if "release" in ln)
+    assert any(re.search(r"/uv\S* (pip|venv)", line) for line in lines), \
+        "no uv command line sampled"
+    state = json.loads((ws / "state.json").read_text())
+    secrets = [CANARY, *(i["password"] for i in state["indexes"].values())]
+    for secret in secrets:
+        assert [line for line in lines if secret in line] == []
+    assert environs, "devpi-server's environment was never read"
+    for environ in environs.values():
+        names = {v.split(b"=", 1)[0].decode() for v in environ.split(b"\0") if v}
+        assert not names & set(SECRET_VARIABLES), names & set(SECRET_VARIABLES)
+        assert not [s for s in secrets if s.encode() in environ]
