@@ -244,8 +244,10 @@ def stage_bump_and_commit(release: Release, part: str | None, to: str | None) ->
         record = release.records[train.name]
         version = release.versions[train.name]
         if not record.done("bump"):
+            _undo_interrupted_bump(release, record)
             config = load(release.root)
             plan: Plan = plan_change(config, config.train(train.name), version)
+            record.set("bump-paths", [str(p) for p in plan.paths])  # before a byte changes
             with record.running("bump", {"to": version}) as out:
                 apply_plan(config, plan)
                 out.update({"from": plan.old.text, "to": plan.new.text,
@@ -261,6 +263,23 @@ def stage_bump_and_commit(release: Release, part: str | None, to: str | None) ->
             record.set("commit", record.outputs("commit")["commit"])
             release.say(f"committed {bumped['message']}")
             kill_point("commit")
+
+
+def _undo_interrupted_bump(release: Release, record: Record) -> None:
+    """A bump killed half-way left some of its files bumped, some not (each file whole):
+    put the files it was writing back as the commit has them, so that it is planned and
+    applied again from one version. Only the files the record names, only while the bump
+    is unfinished (the release began on a clean tree: these edits are the bump's own)."""
+    status = record.data.get("steps", {}).get("bump", {}).get("status")
+    paths = record.data.get("bump-paths")
+    if status not in ("running", "failed") or not isinstance(paths, list) or not paths:
+        return
+    changed = set(git.status(release.root, [str(p) for p in paths]))
+    if changed:
+        git.git(release.root, "checkout", "HEAD", "--", *map(str, paths),
+                what="git checkout (undo an interrupted bump)")
+        release.say(f"{record.train}: an interrupted bump was undone ({len(paths)} files as "
+                    "committed); bumping again")
 
 
 def stage_tag(release: Release) -> None:
