@@ -235,7 +235,9 @@ def test_a_final_whose_files_differ_from_those_verified_is_refused(
     manifest_path.write_text(json.dumps(data))
     out = nox("-s", "pypi", *ONE, "--", *repo, *PLATFORM, **values)
     assert out.returncode == 1
-    assert "differ from the ones the record of extensions 1.2.0 holds" in out.stderr
+    # Refused before anything is sent: the record no longer agrees with the manifest.
+    assert f"{wheel.name}: hash mismatch: the record has" in out.stderr, out.stderr
+    assert "published or verified files are never swapped" in out.stderr
     assert not IndexClient(values["PYPI_SIMPLE_URL"]).files("skyline-ext-ai")
 
 
