@@ -3,6 +3,13 @@
 Before a byte is sent the index is asked about every file: one already there with our sha256
 is skipped (a rerun finishes an upload that died part-way); one there with another sha256
 stops everything, since published files are immutable and the fix is a new version.
+
+The files still to send go through twine, over `upload-concurrency` connections: as many twine
+processes, each with a share of whole projects (a project's sdist before its wheels, so an
+index never serves a wheel whose sdist is missing). Against a real index each upload waits on
+the network, not on this machine: 4 connections send 28 files about 3-4x faster. The first
+share to fail stops the others; what reached the index is counted by asking it, and a rerun
+sends only the rest. 1 connection is one twine process with every file, in one order.
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ from pathlib import Path
 from packaging.version import Version
 
 from .builds import Manifest, mismatch
+from .config import DEFAULT_UPLOAD_CONCURRENCY
 from .endpoints import Endpoint
 from .errors import UploadError
 from .index import IndexFile
-from .proc import CommandError, TimedOut, run
+from .proc import CommandError, TimedOut, run, run_together
 from .secrets import redact
 from .timeouts import policy
 
@@ -62,9 +70,40 @@ def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
     return pending
 
 
+def _sending_order(path: Path) -> tuple[bool, str]:
+    """sdists first: an index that sees the wheel alone could serve it before the sdist."""
+    return (not path.name.endswith(".tar.gz"), path.name)
+
+
+def shares(files: Sequence[Path], projects: dict[str, str], count: int) -> list[list[Path]]:
+    """At most `count` shares of whole projects (`projects`: file name -> project), balanced
+    by files (each a request's round trip) and bytes; each share in sending order."""
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(projects.get(path.name, path.name), []).append(path)
+    count = max(1, min(count, len(groups)))
+    loads = [0] * count
+    split: list[list[Path]] = [[] for _ in range(count)]
+
+    def cost(group: list[Path]) -> int:
+        return sum(REQUEST_COST + p.stat().st_size for p in group)
+
+    for _, group in sorted(groups.items(), key=lambda kv: (-cost(kv[1]), kv[0])):
+        lightest = loads.index(min(loads))
+        split[lightest] += group
+        loads[lightest] += cost(group)
+    return [sorted(share, key=_sending_order) for share in split if share]
+
+
+# What one more file costs beside its bytes, in bytes: a request's round trip to an index.
+REQUEST_COST = 256 * 1024
+
+
 def upload(manifests: Sequence[Manifest], target: Endpoint,
-           say: Callable[[str], None] = print) -> UploadResult:
-    """Send every file of the manifests that the index does not have yet (one twine run)."""
+           say: Callable[[str], None] = print,
+           concurrency: int = DEFAULT_UPLOAD_CONCURRENCY) -> UploadResult:
+    """Send every file of the manifests that the index does not have yet, over at most
+    `concurrency` connections (twine processes); the index is asked before a byte is sent."""
     for manifest in manifests:
         manifest.verify()
     pending = _preflight(manifests, target)
@@ -82,12 +121,18 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
             "--disable-progress-bar", "--repository-url", target.upload_url]
     if credentials is not None:
         env["TWINE_USERNAME"], env["TWINE_PASSWORD"] = credentials
-    # sdists first: an index that sees the wheel alone could serve it before the sdist exists.
-    ordered = sorted(pending, key=lambda p: (not p.name.endswith(".tar.gz"), p.name))
-    say(f"upload {len(ordered)} file(s) to {target.name} ({redact(target.upload_url)})")
+    ordered = sorted(pending, key=_sending_order)
+    projects = {a.filename: a.package for m in manifests for a in m.artifacts}
+    split = shares(ordered, projects, concurrency)
+    over = f" over {len(split)} connections" if len(split) > 1 else ""
+    say(f"upload {len(ordered)} file(s) to {target.name} ({redact(target.upload_url)}){over}")
     deadline = policy().upload
     try:
-        run([*argv, *map(str, ordered)], env=env, timeout=deadline, credentials=True)
+        if len(split) == 1:
+            run([*argv, *map(str, ordered)], env=env, timeout=deadline, credentials=True)
+        else:
+            run_together([[*argv, *map(str, share)] for share in split], env=env,
+                         timeout=deadline, credentials=True)
     except TimedOut:
         left = len(_preflight(manifests, target)) if _reachable(target) else None
         done = "?" if left is None else str(len(ordered) - left)
