@@ -161,10 +161,11 @@ def index_env(indexes: dict[str, LocalIndex]) -> dict[str, str]:
     for name, index in indexes.items():
         prefix = name.upper()
         register(index.password)
+        register(index.token)
         env.update({f"{prefix}_UPLOAD_URL": index.upload_url,
                     f"{prefix}_SIMPLE_URL": index.simple_url,
                     f"{prefix}_JSON_URL": index.json_api,
-                    f"{prefix}_USERNAME": index.username, f"{prefix}_TOKEN": index.password})
+                    f"{prefix}_USERNAME": index.username, f"{prefix}_TOKEN": index.upload_password})
     return env
 
 

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,11 +51,15 @@ def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
                 raise UploadError(f"{manifest.train} {manifest.version} is a pre-release: "
                                   f"{target.name} takes finals and .postN only (TestPyPI is "
                                   "where rcs go; or set allow-prereleases)")
-            listing: dict[str, dict[str, IndexFile]] = {}
+        # One request per project page, LISTINGS of them at once: each is a round trip.
+        projects = list(dict.fromkeys(a.package for m in manifests for a in m.artifacts))
+        with ThreadPoolExecutor(max_workers=LISTINGS) as pool:
+            pages = list(pool.map(client.files, projects))
+        listing: dict[str, dict[str, IndexFile]] = {
+            project: {f.filename: f for f in page} for project, page in zip(projects, pages,
+                                                                          strict=True)}
+        for manifest in manifests:
             for artifact in manifest.artifacts:
-                if artifact.package not in listing:
-                    listing[artifact.package] = {f.filename: f
-                                                 for f in client.files(artifact.package)}
                 there = listing[artifact.package].get(artifact.filename)
                 if there is None:
                     pending.append(manifest.directory / artifact.filename)
@@ -68,6 +73,10 @@ def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
                         "files never change: release a new version (e.g. the next rcN or "
                         ".postN). Nothing was uploaded.")
     return pending
+
+
+# Project pages read at once (an IndexClient keeps 16 connections).
+LISTINGS = 16
 
 
 def _sending_order(path: Path) -> tuple[bool, str]:

@@ -92,6 +92,9 @@ class Faults:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a sixth simultaneous connect waits for the
+    # kernel's SYN retry (1 s), which would time the proxy, not the client.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that went away, a socket we reset on purpose: not news
