@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -20,7 +21,7 @@ import re
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import Parser
@@ -150,6 +151,25 @@ def _named(url: str) -> str:
     _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_PASSWORD"] = unquote(parts.password or "")
     register(unquote(parts.password or ""))
     return f"{name}={public_url(url)}"
+
+
+def refresh_args(names: Iterable[str]) -> list[str]:
+    """Ask the index again for our names only: the release was just uploaded and a cache may
+    hold an older answer, while third-party files (immutable) come from the cache."""
+    return [arg for name in dict.fromkeys(names) for arg in ("--refresh-package", name)]
+
+
+@functools.cache
+def shared_cache() -> Path:
+    """One uv cache for every install-back and resolution, kept between runs (the user's
+    UV_CACHE_DIR, else uv's own default): third-party dependencies are downloaded once, not
+    once per Python and run. Safe to share: uv locks it, keys files by index URL and hash,
+    and install-back proves every installed file of ours against the built wheel anyway."""
+    given = os.environ.get("UV_CACHE_DIR", "").strip()
+    if given:
+        return Path(given)
+    return Path(run([uv_binary(), "cache", "dir", "--no-config"], env=clean_env(),
+                    timeout=60).stdout.strip())
 
 
 @contextmanager
@@ -314,7 +334,8 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
     try:
         with fresh_environment(python, workdir) as env_python:
             argv = [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python",
-                    str(env_python), "--cache-dir", str(cache), "--refresh",
+                    str(env_python), "--cache-dir", str(cache),
+                    *refresh_args(w.name for w in wheels),
                     "--only-binary", ":all:" if no_deps else ",".join(w.name for w in wheels),
                     *(index_args(indexes[:1]) if no_deps else index_args(indexes, find_links))]
             if no_deps:
@@ -362,11 +383,16 @@ class PlatformResult:
 
 def resolve_for_platform(platform: str, python_version: str, requirements: Sequence[str],
                          indexes: Sequence[str], cache_dir: Path,
-                         find_links: Sequence[str] = ()) -> PlatformResult:
-    """Resolve (never install) the release for a foreign platform and Python."""
-    argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header",
+                         find_links: Sequence[str] = (),
+                         interpreter: Path | None = None) -> PlatformResult:
+    """Resolve (never install) the release for a foreign platform and Python. `interpreter`:
+    one uv may use as it is (else uv looks through PATH for one, a second or more through
+    pyenv's shims)."""
+    where = ["--python", str(interpreter)] if interpreter is not None else []
+    argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header", *where,
             "--no-annotate", "--python-platform", platform, "--python-version", python_version,
-            "--cache-dir", str(cache_dir), "--refresh", *index_args(indexes, find_links)]
+            "--cache-dir", str(cache_dir), *refresh_args(r.split("==")[0] for r in requirements),
+            *index_args(indexes, find_links)]
     proc = run(argv, env=index_env(), check=False, input="\n".join(requirements) + "\n",
                timeout=300, credentials=True)
     if proc.returncode == 0:
