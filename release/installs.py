@@ -388,9 +388,28 @@ def resolve_for_platform(platform: str, python_version: str, requirements: Seque
     """Resolve (never install) the release for a foreign platform and Python. `interpreter`:
     one uv may use as it is (else uv looks through PATH for one, a second or more through
     pyenv's shims)."""
+    ok, detail = _compile(["--python-platform", platform, "--python-version", python_version],
+                          requirements, indexes, cache_dir, find_links, interpreter)
+    return PlatformResult(platform, python_version, ok, detail)
+
+
+def resolve_universal(python_version: str, requirements: Sequence[str],
+                      indexes: Sequence[str], cache_dir: Path, find_links: Sequence[str] = (),
+                      interpreter: Path | None = None) -> tuple[bool, str]:
+    """One resolution for every platform and every Python from `python_version` on (uv's
+    universal mode forks on markers and needs a solution in each fork): when it succeeds,
+    each platform x Python resolves, and one run of uv asked the indexes instead of one per
+    pair. When it fails, only the pairs say which one cannot (the caller resolves them)."""
+    return _compile(["--universal", "--python-version", python_version], requirements, indexes,
+                    cache_dir, find_links, interpreter)
+
+
+def _compile(target: Sequence[str], requirements: Sequence[str], indexes: Sequence[str],
+             cache_dir: Path, find_links: Sequence[str], interpreter: Path | None
+             ) -> tuple[bool, str]:
     where = ["--python", str(interpreter)] if interpreter is not None else []
     argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header", *where,
-            "--no-annotate", "--python-platform", platform, "--python-version", python_version,
+            "--no-annotate", *target,
             "--cache-dir", str(cache_dir), *refresh_args(r.split("==")[0] for r in requirements),
             *index_args(indexes, find_links)]
     proc = run(argv, env=index_env(), check=False, input="\n".join(requirements) + "\n",
@@ -398,9 +417,9 @@ def resolve_for_platform(platform: str, python_version: str, requirements: Seque
     if proc.returncode == 0:
         pins = [line.strip() for line in proc.stdout.splitlines()
                 if line.strip() and not line.startswith("#")]
-        return PlatformResult(platform, python_version, True, f"{len(pins)} packages resolved")
-    detail = failure_reason(proc.stderr) if proc.stderr.strip() else f"uv exited {proc.returncode}"
-    return PlatformResult(platform, python_version, False, detail)
+        return True, f"{len(pins)} packages resolved"
+    return False, (failure_reason(proc.stderr) if proc.stderr.strip()
+                   else f"uv exited {proc.returncode}")
 
 
 def require_ok(results: Sequence[PythonResult]) -> None:

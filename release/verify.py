@@ -19,6 +19,7 @@ from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from .builds import Manifest
 from .endpoints import Endpoint
@@ -30,6 +31,7 @@ from .installs import (
     clean_env,
     install_back,
     resolve_for_platform,
+    resolve_universal,
     shared_cache,
 )
 from .platforms import INSTALLED, host_platform, platform_table, render_table
@@ -162,14 +164,27 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
                                 platforms=platforms)
 
         # Every Python's environment made and filled at once, the foreign platforms resolved
-        # beside them: each is a uv process mostly waiting on the index, on one shared cache.
-        with ThreadPoolExecutor(max_workers=workers(len(pythons) + len(jobs))) as pool:
+        # beside them: each is a uv process mostly waiting on an index, on one shared cache.
+        # The platforms first in one universal resolution (one round of requests to the
+        # indexes, not one per pair); only if it fails, each pair, to say which cannot.
+        oldest = min((python for _, python in jobs), key=lambda p: Version(p.wanted),
+                     default=None)
+        with ThreadPoolExecutor(max_workers=workers(len(pythons) + 1)) as pool:
             installs = [pool.submit(back, python) for python in pythons]
-            resolutions = [pool.submit(resolve_for_platform, platform, python.wanted,
-                                       requirements, indexes, cache, find_links, python.path)
-                           for platform, python in jobs]
+            universal = None if oldest is None else pool.submit(
+                resolve_universal, oldest.wanted, requirements, indexes, cache, find_links,
+                oldest.path)
+            if universal is not None and (done := universal.result())[0]:
+                report.platforms = [PlatformResult(platform, python.wanted, True,
+                                                   f"{done[1]} (universal)")
+                                    for platform, python in jobs]
+            else:
+                resolutions = [pool.submit(resolve_for_platform, platform, python.wanted,
+                                           requirements, indexes, cache, find_links,
+                                           python.path)
+                               for platform, python in jobs]
+                report.platforms = [future.result() for future in resolutions]
             report.pythons = [future.result() for future in installs]
-            report.platforms = [future.result() for future in resolutions]
         if report.pythons and all(r.ok for r in report.pythons):
             report.pin_problems = pin_problems(Path(report.pythons[0].environment), wheels)
     return report
