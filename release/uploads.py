@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ class UploadResult:
     skipped: tuple[str, ...]  # already on the index with our sha256
 
 
-def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
-    """Files still to send; refuse if any name is taken by other content."""
+def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> tuple[list[Path], float]:
+    """Files still to send, and the index's round trip (its quickest answer, in seconds);
+    refuse if any name is taken by other content."""
     pending = []
     with target.client() as client:
         for manifest in manifests:
@@ -53,8 +55,16 @@ def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
                                   "where rcs go; or set allow-prereleases)")
         # One request per project page, LISTINGS of them at once: each is a round trip.
         projects = list(dict.fromkeys(a.package for m in manifests for a in m.artifacts))
+        answered: list[float] = []
+
+        def page(project: str) -> list[IndexFile]:
+            started = time.monotonic()
+            files = client.files(project)
+            answered.append(time.monotonic() - started)
+            return files
+
         with ThreadPoolExecutor(max_workers=LISTINGS) as pool:
-            pages = list(pool.map(client.files, projects))
+            pages = list(pool.map(page, projects))
         listing: dict[str, dict[str, IndexFile]] = {
             project: {f.filename: f for f in page} for project, page in zip(projects, pages,
                                                                           strict=True)}
@@ -72,7 +82,7 @@ def _preflight(manifests: Sequence[Manifest], target: Endpoint) -> list[Path]:
                         f"content ({mismatch('index', theirs, artifact.sha256)}); published "
                         "files never change: release a new version (e.g. the next rcN or "
                         ".postN). Nothing was uploaded.")
-    return pending
+    return pending, min(answered, default=0.0)
 
 
 # Project pages read at once (an IndexClient keeps 16 connections).
@@ -104,6 +114,8 @@ def shares(files: Sequence[Path], projects: dict[str, str], count: int) -> list[
     return [sorted(share, key=_sending_order) for share in split if share]
 
 
+# An index answering a listing faster than this (seconds) is near: one twine process.
+NEAR = 0.03
 # What one more file costs beside its bytes, in bytes: a request's round trip to an index.
 REQUEST_COST = 256 * 1024
 
@@ -115,7 +127,7 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
     `concurrency` connections (twine processes); the index is asked before a byte is sent."""
     for manifest in manifests:
         manifest.verify()
-    pending = _preflight(manifests, target)
+    pending, round_trip = _preflight(manifests, target)
     names = [a.filename for m in manifests for a in m.artifacts]
     sending = {p.name for p in pending}
     skipped = tuple(n for n in names if n not in sending)
@@ -132,7 +144,9 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
         env["TWINE_USERNAME"], env["TWINE_PASSWORD"] = credentials
     ordered = sorted(pending, key=_sending_order)
     projects = {a.filename: a.package for m in manifests for a in m.artifacts}
-    split = shares(ordered, projects, concurrency)
+    # A near index (loopback, a local devpi) answers before a second twine would have started:
+    # more processes only add their start-up. The connections pay off where requests wait.
+    split = shares(ordered, projects, concurrency if round_trip >= NEAR else 1)
     over = f" over {len(split)} connections" if len(split) > 1 else ""
     say(f"upload {len(ordered)} file(s) to {target.name} ({redact(target.upload_url)}){over}")
     deadline = policy().upload
@@ -143,14 +157,14 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
             run_together([[*argv, *map(str, share)] for share in split], env=env,
                          timeout=deadline, credentials=True)
     except TimedOut:
-        left = len(_preflight(manifests, target)) if _reachable(target) else None
+        left = len(_preflight(manifests, target)[0]) if _reachable(target) else None
         done = "?" if left is None else str(len(ordered) - left)
         raise UploadError(f"index {target.name}: uploading {len(ordered)} file(s) to "
                           f"{target.where} gave up after {deadline:g} s (the deadline; raise "
                           f"it with RELEASE_UPLOAD_DEADLINE), {done} of them there; run the "
                           "same command again to send the rest") from None
     except CommandError as exc:
-        left = len(_preflight(manifests, target)) if _reachable(target) else None
+        left = len(_preflight(manifests, target)[0]) if _reachable(target) else None
         done = "?" if left is None else str(len(ordered) - left)
         why = _why(exc)
         if re.search(r"\b(401|403)\b", why):

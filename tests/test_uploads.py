@@ -147,8 +147,10 @@ def test_server_stopped_after_k_files_then_rerun_sends_only_the_rest(
 
 @pytest.fixture
 def proxied(devpi: LocalDevpi) -> Iterator[FaultProxy]:
-    """The session's devpi behind a proxy that records every upload the index answers."""
+    """The session's devpi behind a proxy that records every upload the index answers, 50 ms
+    away (a near index gets one connection: see test_a_near_index_gets_one_twine)."""
     with FaultProxy(devpi.url).running() as proxy:
+        proxy.add("stall", times=-1, seconds=0.05)
         yield proxy
 
 
@@ -180,7 +182,8 @@ def test_concurrent_upload_sends_each_file_once_and_a_rerun_skips_them_all(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     target = via(proxied, local_index, monkeypatch)
     first = upload(copies, target, concurrency=4)
-    assert "upload 28 file(s) to localtest" in capsys.readouterr().out
+    assert "upload 28 file(s) to localtest" in (said := capsys.readouterr().out)
+    assert said.rstrip().endswith("over 4 connections")
     assert sorted(proxied.faults.stored()) == sorted(first.uploaded)
     assert len(first.uploaded) == 28
     assert listed(local_index, copies) == {a.filename: a.sha256 for m in copies
@@ -189,6 +192,15 @@ def test_concurrent_upload_sends_each_file_once_and_a_rerun_skips_them_all(
     again = upload(copies, target, concurrency=4)
     assert again.uploaded == () and len(again.skipped) == 28
     assert proxied.faults.uploads() == posts  # identical files: not a byte sent again
+
+
+def test_a_near_index_gets_one_twine(
+        copies: list[Manifest], local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    result = upload(copies, endpoint_for(local_index, monkeypatch), concurrency=4)
+    said = capsys.readouterr().out
+    assert len(result.uploaded) == 28 and "upload 28 file(s) to localtest (" in said
+    assert "connections" not in said  # loopback answers at once: one process, in order
 
 
 def test_concurrent_upload_refuses_other_content_before_any_share_starts(
@@ -211,7 +223,7 @@ def test_concurrent_upload_refuses_other_content_before_any_share_starts(
 
 def test_server_stopped_mid_concurrent_upload_then_rerun_sends_each_file_once(
         copies: list[Manifest], devpi: LocalDevpi, proxied: FaultProxy,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     index = devpi.create_index("stopped-concurrent")
     target = via(proxied, index, monkeypatch)
     started = time.monotonic()
@@ -219,6 +231,7 @@ def test_server_stopped_mid_concurrent_upload_then_rerun_sends_each_file_once(
         with pytest.raises(UploadError) as info:
             upload(copies, target, concurrency=4)
     assert time.monotonic() - started < 60  # the other shares stopped, none hung
+    assert "over 4 connections" in capsys.readouterr().out
     message = str(info.value)
     assert "run the same command again to send the rest" in message and "\n" not in message
     devpi.start()
