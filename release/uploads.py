@@ -8,7 +8,8 @@ The files still to send go through twine, over `upload-concurrency` connections:
 processes, each with a share of whole projects (a project's sdist before its wheels, so an
 index never serves a wheel whose sdist is missing). Against a distant index each upload waits
 on the network, not on this machine: through a 150 ms round trip, 4 connections send the
-example's 28 files about 2.3-2.5x faster than one twine (bench/upload.py). The first
+example's 28 files about 2.2-2.5x faster than one twine (bench/upload.py); an index that
+answers within 30 ms (a local devpi) gets one process, which is faster there. The first
 share to fail stops the others; what reached the index is counted by asking it, and a rerun
 sends only the rest. 1 connection is one twine process with every file, in one order.
 """
