@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
 import hashlib
 import io
 import json
@@ -159,17 +158,15 @@ def refresh_args(names: Iterable[str]) -> list[str]:
     return [arg for name in dict.fromkeys(names) for arg in ("--refresh-package", name)]
 
 
-@functools.cache
 def shared_cache() -> Path:
-    """One uv cache for every install-back and resolution, kept between runs (the user's
-    UV_CACHE_DIR, else uv's own default): third-party dependencies are downloaded once, not
-    once per Python and run. Safe to share: uv locks it, keys files by index URL and hash,
-    and install-back proves every installed file of ours against the built wheel anyway."""
-    given = os.environ.get("UV_CACHE_DIR", "").strip()
-    if given:
-        return Path(given)
-    return Path(run([uv_binary(), "cache", "dir", "--no-config"], env=clean_env(),
-                    timeout=60).stdout.strip())
+    """One uv cache for every install-back and resolution, kept between runs beside the build
+    environments (release-train's cache: $RELEASE_TRAIN_CACHE_DIR, else the XDG cache): the
+    third-party dependencies are downloaded once, not once per Python and run. Safe to share:
+    uv locks it, keys files by index URL and hash, our own names are asked for again, and
+    install-back proves every installed file of ours against the built wheel anyway."""
+    from .builds import default_cache_dir
+
+    return default_cache_dir() / "uv"
 
 
 @contextmanager
