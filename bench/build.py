@@ -1,12 +1,14 @@
-"""Speed benchmark: `nox -s build` against `python -m build` run for each package in turn.
+"""Speed benchmark: `nox -s build` against `uv build` and `python -m build`, each run for
+each package in turn.
 
-Usage: python bench/build.py [--runs 3] [--baseline-runs 3]
+Usage: python bench/build.py [--runs 3] [--baseline-runs 3] [--uv-runs 3]
 
 Both build the 14 packages of examples/monorepo (copied to a scratch git repository): sdist,
 then the wheel from the sdist. `nox -s build` is run as a user runs it (a subprocess, with
 its build-environment cache warm, as on any run after the first; the cold first run is
 timed too). The baseline is `python -m build` (this environment's python, `build`
-installed), which makes an isolated environment for every package. Prints each median, the
+installed), which makes an isolated environment for every package; a second baseline is a
+`uv build` loop (uv's own cache, warm after its first run). Prints each median, the
 ratio, and peak memory: the largest single process (getrusage) and the whole process tree
 (sampled from /proc). Exits 1 if the ratio is under 10 or the tree's peak reaches 1 GB.
 """
@@ -116,6 +118,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs of nox -s build")
     parser.add_argument("--baseline-runs", type=int, default=3,
                         help="timed runs of python -m build per package")
+    parser.add_argument("--uv-runs", type=int, default=3,
+                        help="timed runs of uv build per package (after one untimed)")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "RELEASE_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -138,6 +142,15 @@ def main() -> int:
                 run([sys.executable, "-m", "build", "--outdir", str(out), str(pkg)], repo, env)
             baseline.append(time.perf_counter() - start)
         theirs = sorted(p.name for p in (Path(tmp) / "baseline-0").iterdir())
+        uv_loop = []
+        for i in range(args.uv_runs + 1):  # the first fills uv's cache: not counted
+            out = Path(tmp) / f"uv-{i}"
+            start = time.perf_counter()
+            for pkg in dirs:
+                run([str(BIN / "uv"), "build", "--no-config", "--quiet", "--out-dir", str(out),
+                     str(pkg)], repo, env)
+            if i:
+                uv_loop.append(time.perf_counter() - start)
         # Memory of the baseline: three packages (hatchling and setuptools) are enough.
         base = [memory([sys.executable, "-m", "build", "--outdir", str(Path(tmp) / "m"),
                         str(pkg)], repo, env) for pkg in dirs[:3]]
@@ -153,6 +166,11 @@ def main() -> int:
     print(f"nox -s build (cold cache, 1st)         {cold:6.2f} s")
     print(f"python -m build, each package   median {base_median:6.2f} s  runs "
           + ", ".join(f"{t:.2f}" for t in baseline))
+    if uv_loop:
+        uv_median = statistics.median(uv_loop)
+        print(f"uv build, each package          median {uv_median:6.2f} s  runs "
+              + ", ".join(f"{t:.2f}" for t in uv_loop)
+              + f"  (nox -s build is {uv_median / ours_median:.1f}x faster)")
     print(f"speed-up: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x)")
     print(f"peak RSS, largest single process: nox build {ours_rss / mib:.0f} MiB; "
           f"python -m build {base_rss / mib:.0f} MiB")

@@ -26,6 +26,8 @@ DEFAULT_COMMIT_MESSAGE = "chore(release): {train} {version}"
 DEFAULT_PYTHONS = ("3.11", "3.12", "3.13")
 DEFAULT_PLATFORMS = ("windows", "macos", "x86_64-manylinux_2_28", "aarch64-manylinux_2_28")
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
+DEFAULT_UPLOAD_CONCURRENCY = 4  # twine processes, each with a share of the files
+MAX_UPLOAD_CONCURRENCY = 32
 
 
 PARTS_PLACEHOLDERS = ("major", "minor", "micro")
@@ -183,6 +185,7 @@ class Config:
     optional_pythons: tuple[str, ...] = ()
     platforms: tuple[str, ...] = DEFAULT_PLATFORMS
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY  # twine processes at once; 1: in order
     indexes: Mapping[str, IndexConfig] = field(default_factory=lambda: dict(BUILTIN_INDEXES))
     branch_model: BranchModel = BranchModel()
     gates: Gates = Gates()  # repository-wide; each train adds its own (Train.gates)
@@ -353,7 +356,8 @@ def _package_name(root: Path, rel: Path, file: Path, where: str) -> str:
 
 GATE_KEYS = {"checks", "before-build", "confirm"}
 TOP_KEYS = {"tag-format", "commit-message", "branches", "pythons", "optional-pythons",
-            "platforms", "max-file-size", "indexes", "trains", "branch-model"} | GATE_KEYS
+            "platforms", "max-file-size", "upload-concurrency", "indexes", "trains",
+            "branch-model"} | GATE_KEYS
 TRAIN_KEYS = {"packages", "kind", "tag-format", "occurrences", "pins", "version",
               "exclude"} | GATE_KEYS
 DOWNSTREAM_KEYS = {"repository", "github", "pull-request", "smoke", "smoke-optional"}
@@ -520,6 +524,9 @@ def load(root: Path | str) -> Config:
     )
     max_size = top.get("max-file-size", int, DEFAULT_MAX_FILE_SIZE, lambda v: v > 0,
                        "a positive number of bytes")
+    concurrency = top.get("upload-concurrency", int, DEFAULT_UPLOAD_CONCURRENCY,
+                          lambda v: 1 <= v <= MAX_UPLOAD_CONCURRENCY,
+                          f"a number of connections from 1 to {MAX_UPLOAD_CONCURRENCY}")
     return Config(
         root=root, source=file, trains=trains, tag_format=tag_format,
         commit_message=commit_message,
@@ -527,7 +534,8 @@ def load(root: Path | str) -> Config:
         pythons=top.strings("pythons", DEFAULT_PYTHONS),
         optional_pythons=top.strings("optional-pythons", ()),
         platforms=top.strings("platforms", DEFAULT_PLATFORMS),
-        max_file_size=max_size, indexes=indexes, branch_model=branch_model, gates=_gates(top),
+        max_file_size=max_size, upload_concurrency=concurrency, indexes=indexes,
+        branch_model=branch_model, gates=_gates(top),
         downstreams=downstreams,
     )
 

@@ -107,7 +107,7 @@ class IndexClient:
             allowed_methods=frozenset({"GET", "HEAD"}),
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)  # pages read at once
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

@@ -20,7 +20,7 @@ import re
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import Parser
@@ -150,6 +150,23 @@ def _named(url: str) -> str:
     _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_PASSWORD"] = unquote(parts.password or "")
     register(unquote(parts.password or ""))
     return f"{name}={public_url(url)}"
+
+
+def refresh_args(names: Iterable[str]) -> list[str]:
+    """Ask the index again for our names only: the release was just uploaded and a cache may
+    hold an older answer, while third-party files (immutable) come from the cache."""
+    return [arg for name in dict.fromkeys(names) for arg in ("--refresh-package", name)]
+
+
+def shared_cache() -> Path:
+    """One uv cache for every install-back and resolution, kept between runs beside the build
+    environments (release-train's cache: $RELEASE_TRAIN_CACHE_DIR, else the XDG cache): the
+    third-party dependencies are downloaded once, not once per Python and run. Safe to share:
+    uv locks it, keys files by index URL and hash, our own names are asked for again, and
+    install-back proves every installed file of ours against the built wheel anyway."""
+    from .builds import default_cache_dir
+
+    return default_cache_dir() / "uv"
 
 
 @contextmanager
@@ -314,7 +331,8 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
     try:
         with fresh_environment(python, workdir) as env_python:
             argv = [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python",
-                    str(env_python), "--cache-dir", str(cache), "--refresh",
+                    str(env_python), "--cache-dir", str(cache),
+                    *refresh_args(w.name for w in wheels),
                     "--only-binary", ":all:" if no_deps else ",".join(w.name for w in wheels),
                     *(index_args(indexes[:1]) if no_deps else index_args(indexes, find_links))]
             if no_deps:
@@ -362,19 +380,43 @@ class PlatformResult:
 
 def resolve_for_platform(platform: str, python_version: str, requirements: Sequence[str],
                          indexes: Sequence[str], cache_dir: Path,
-                         find_links: Sequence[str] = ()) -> PlatformResult:
-    """Resolve (never install) the release for a foreign platform and Python."""
-    argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header",
-            "--no-annotate", "--python-platform", platform, "--python-version", python_version,
-            "--cache-dir", str(cache_dir), "--refresh", *index_args(indexes, find_links)]
+                         find_links: Sequence[str] = (),
+                         interpreter: Path | None = None) -> PlatformResult:
+    """Resolve (never install) the release for a foreign platform and Python. `interpreter`:
+    one uv may use as it is (else uv looks through PATH for one, a second or more through
+    pyenv's shims)."""
+    ok, detail = _compile(["--python-platform", platform, "--python-version", python_version],
+                          requirements, indexes, cache_dir, find_links, interpreter)
+    return PlatformResult(platform, python_version, ok, detail)
+
+
+def resolve_universal(python_version: str, requirements: Sequence[str],
+                      indexes: Sequence[str], cache_dir: Path, find_links: Sequence[str] = (),
+                      interpreter: Path | None = None) -> tuple[bool, str]:
+    """One resolution for every platform and every Python from `python_version` on (uv's
+    universal mode forks on markers and needs a solution in each fork): when it succeeds,
+    each platform x Python resolves, and one run of uv asked the indexes instead of one per
+    pair. When it fails, only the pairs say which one cannot (the caller resolves them)."""
+    return _compile(["--universal", "--python-version", python_version], requirements, indexes,
+                    cache_dir, find_links, interpreter)
+
+
+def _compile(target: Sequence[str], requirements: Sequence[str], indexes: Sequence[str],
+             cache_dir: Path, find_links: Sequence[str], interpreter: Path | None
+             ) -> tuple[bool, str]:
+    where = ["--python", str(interpreter)] if interpreter is not None else []
+    argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header", *where,
+            "--no-annotate", *target,
+            "--cache-dir", str(cache_dir), *refresh_args(r.split("==")[0] for r in requirements),
+            *index_args(indexes, find_links)]
     proc = run(argv, env=index_env(), check=False, input="\n".join(requirements) + "\n",
                timeout=300, credentials=True)
     if proc.returncode == 0:
         pins = [line.strip() for line in proc.stdout.splitlines()
                 if line.strip() and not line.startswith("#")]
-        return PlatformResult(platform, python_version, True, f"{len(pins)} packages resolved")
-    detail = failure_reason(proc.stderr) if proc.stderr.strip() else f"uv exited {proc.returncode}"
-    return PlatformResult(platform, python_version, False, detail)
+        return True, f"{len(pins)} packages resolved"
+    return False, (failure_reason(proc.stderr) if proc.stderr.strip()
+                   else f"uv exited {proc.returncode}")
 
 
 def require_ok(results: Sequence[PythonResult]) -> None:

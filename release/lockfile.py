@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,18 @@ _KEY = re.compile(r'^(?P<key>name|version|source)\s*=\s*(?P<value>"(?P<text>[^"\
 _LOCAL_UV_SOURCE = re.compile(r"\b(editable|virtual|directory)\s*=")
 
 
+_UV_LOCK = threading.Lock()
+
+
 def uv_binary() -> str:
-    """uv from this environment (a dependency), else from PATH."""
+    """uv from this environment (a dependency), else from PATH. One thread at a time:
+    install-back asks from several, and uv's finder reads sysconfig, whose first read of its
+    variables is not thread-safe (another thread can see EXE as None)."""
+    with _UV_LOCK:
+        return _find_uv()
+
+
+def _find_uv() -> str:
     try:
         from uv import find_uv_bin
 

@@ -456,7 +456,8 @@ def stage_upload(release: Release, target: Endpoint) -> None:
         manifests = release.manifests()
         if target.production:
             check_production_rules(release, manifests)
-        result = upload(manifests, target, say=release.say)
+        result = upload(manifests, target, say=release.say,
+                        concurrency=release.config.upload_concurrency)
         for manifest in manifests:
             mine = {a.filename for a in manifest.artifacts}
             out[manifest.train] = {"index": target.where,

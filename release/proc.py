@@ -6,8 +6,11 @@ import logging
 import os
 import shlex
 import subprocess
+import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from .errors import ReleaseError
 from .secrets import redact, without_credentials
@@ -72,3 +75,72 @@ def run(
     if check and proc.returncode != 0:
         raise CommandError(args, proc.returncode, (proc.stdout or "") + (proc.stderr or ""))
     return proc
+
+
+def run_together(
+    commands: Sequence[Sequence[str | os.PathLike[str]]],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    credentials: bool = False,
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run several commands at once (argv lists, logged, redacted, like `run`). The first to
+    exit non-zero stops the others (SIGTERM, then SIGKILL) and raises its CommandError; past
+    the deadline all are stopped and TimedOut raised. Output goes to files, never pipes: a
+    chatty child cannot block on a full pipe while its siblings run."""
+    argvs = [[os.fspath(a) for a in argv] for argv in commands]
+    if not credentials:
+        env = without_credentials(os.environ if env is None else env)
+    started = time.monotonic()
+    procs: list[tuple[list[str], subprocess.Popen[str], IO[str]]] = []
+    try:
+        for args in argvs:
+            log.debug("run: %s (one of %d at once)", redact(shlex.join(args)), len(argvs))
+            out = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace",
+                                              prefix="release-run-")
+            try:
+                child = subprocess.Popen(args, env=None if env is None else dict(env),
+                                         stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, text=True)
+            except FileNotFoundError as exc:
+                out.close()
+                raise ReleaseError(f"{args[0]}: program not found; is it installed?") from exc
+            procs.append((args, child, out))
+        while any(child.poll() is None for _, child, _ in procs):
+            failed = next(((a, c, o) for a, c, o in procs if c.returncode not in (None, 0)),
+                          None)
+            if failed is not None:
+                _stop(procs)
+                raise CommandError(failed[0], failed[1].returncode, _read(failed[2]))
+            if timeout is not None and time.monotonic() - started > timeout:
+                _stop(procs)
+                raise TimedOut(redact(f"{shlex.join(argvs[0])} (and {len(argvs) - 1} more) "
+                                      f"timed out after {timeout} s"), float(timeout))
+            time.sleep(0.02)
+        failed = next(((a, c, o) for a, c, o in procs if c.returncode != 0), None)
+        if failed is not None:
+            raise CommandError(failed[0], failed[1].returncode, _read(failed[2]))
+        return [subprocess.CompletedProcess(a, 0, _read(o), "") for a, _, o in procs]
+    finally:
+        _stop(procs)
+        for _, _, kept in procs:
+            kept.close()
+
+
+def _stop(procs: Sequence[tuple[list[str], subprocess.Popen[str], object]]) -> None:
+    """Terminate what still runs; kill what does not stop within 5 s."""
+    for _, child, _ in procs:
+        if child.poll() is None:
+            child.terminate()
+    for _, child, _ in procs:
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _read(out: IO[str]) -> str:
+    out.flush()
+    out.seek(0)
+    return out.read()

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,10 +162,11 @@ def index_env(indexes: dict[str, LocalIndex]) -> dict[str, str]:
     for name, index in indexes.items():
         prefix = name.upper()
         register(index.password)
+        register(index.token)
         env.update({f"{prefix}_UPLOAD_URL": index.upload_url,
                     f"{prefix}_SIMPLE_URL": index.simple_url,
                     f"{prefix}_JSON_URL": index.json_api,
-                    f"{prefix}_USERNAME": index.username, f"{prefix}_TOKEN": index.password})
+                    f"{prefix}_USERNAME": index.username, f"{prefix}_TOKEN": index.upload_password})
     return env
 
 
@@ -189,14 +191,21 @@ def rehearse(source: Path, *, workspace: Path | None = None, fresh: bool = False
     return summary + f"\nrehearsal passed in {time.monotonic() - started:.1f} s ({ws.path})"
 
 
-def _workspace(source: Path, ws: Workspace, fresh: bool, say: Say) -> None:
-    """A workspace to (re)start in: a new scratch clone unless an unfinished rehearsal of
-    this source is there complete (a clone interrupted half-way is started again)."""
+def _resuming(ws: Workspace, fresh: bool) -> bool:
+    """An unfinished rehearsal of this source is there complete (a clone interrupted
+    half-way is started again): resume it. Otherwise the workspace is emptied."""
     state = {} if fresh else ws.state()
     if not fresh and state.get("cloned") and not state.get("finished") and ws.repo.exists():
+        return True
+    ws.reset()
+    return False
+
+
+def _workspace(source: Path, ws: Workspace, resuming: bool, say: Say) -> None:
+    """A workspace to (re)start in: a new scratch clone unless resuming."""
+    if resuming:
         say(f"resuming the rehearsal in {ws.path}")
         return
-    ws.reset()
     try:
         clone_into(source, ws)
     except (OSError, shutil.Error, ReleaseError) as exc:
@@ -229,10 +238,13 @@ def _indexes(ws: Workspace, server: LocalDevpi) -> dict[str, LocalIndex]:
 def _rehearse(source: Path, ws: Workspace, fresh: bool, part: str,
               pythons: Sequence[str] | None, platforms: Sequence[str] | None, say: Say,
               trains: Sequence[str] | None) -> str:
-    _workspace(source, ws, fresh, say)
+    resuming = _resuming(ws, fresh)
     server = LocalDevpi(ws.path / "devpi")
     with server:
-        server.start()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            starting = pool.submit(server.start)  # its start-up (~1.5 s) beside the clone
+            _workspace(source, ws, resuming, say)
+            starting.result()
         indexes = _indexes(ws, server)
         with _environment(index_env(indexes)):
             return _run(ws, part, pythons, platforms, say, trains)

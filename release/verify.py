@@ -9,6 +9,7 @@ resolve for foreign platforms without installing.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from .builds import Manifest
 from .endpoints import Endpoint
@@ -29,6 +31,8 @@ from .installs import (
     clean_env,
     install_back,
     resolve_for_platform,
+    resolve_universal,
+    shared_cache,
 )
 from .platforms import INSTALLED, host_platform, platform_table, render_table
 from .proc import run
@@ -117,6 +121,11 @@ def pin_problems(python: Path, wheels: Sequence[Wheel]) -> list[str]:
     return problems
 
 
+def workers(jobs: int) -> int:
+    """Jobs at once: twice the cores (each mostly waits on an index), at least 2."""
+    return max(1, min(jobs, max(2, 2 * (os.cpu_count() or 1))))
+
+
 def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[str],
            pythons: Sequence[Interpreter], platforms: Sequence[str], *,
            production: bool = False, wait: bool = True, deadline: float = 600.0,
@@ -136,31 +145,48 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
     with tempfile.TemporaryDirectory(prefix="release-verify-",
                                      ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
-        cache = workdir / "uv-cache"
-        for python in pythons:
+        cache = shared_cache()
+        requirements = [f"{w.name}=={w.version}" for w in wheels]
+        # The machine we run on got a real install-back: its row needs no dry run.
+        here = host_platform(platforms)
+        jobs = [(platform, python) for platform in platforms for python in pythons
+                if platform != here]
+
+        def back(python: Interpreter) -> PythonResult:
             say(f"install-back on Python {python.wanted} ({python.path})")
             if production:  # every exact artifact on its own first: all of them are there
                 exact = install_back(python, wheels, indexes, workdir, no_deps=True,
                                      cache_dir=cache, platforms=platforms)
                 if not exact.ok:
-                    report.pythons.append(exact)
-                    continue
-            result = install_back(python, wheels, indexes, workdir, cache_dir=cache,
-                                  smoke_commands=smoke_commands, find_links=find_links,
-                                  platforms=platforms)
-            report.pythons.append(result)
+                    return exact
+            return install_back(python, wheels, indexes, workdir, cache_dir=cache,
+                                smoke_commands=smoke_commands, find_links=find_links,
+                                platforms=platforms)
+
+        # Every Python's environment made and filled at once, the foreign platforms resolved
+        # beside them: each is a uv process mostly waiting on an index, on one shared cache.
+        # The platforms first in one universal resolution (one round of requests to the
+        # indexes, not one per pair); only if it fails, each pair, to say which cannot.
+        oldest = min((python for _, python in jobs), key=lambda p: Version(p.wanted),
+                     default=None)
+        with ThreadPoolExecutor(max_workers=workers(len(pythons) + 1)) as pool:
+            installs = [pool.submit(back, python) for python in pythons]
+            universal = None if oldest is None else pool.submit(
+                resolve_universal, oldest.wanted, requirements, indexes, cache, find_links,
+                oldest.path)
+            if universal is not None and (done := universal.result())[0]:
+                report.platforms = [PlatformResult(platform, python.wanted, True,
+                                                   f"{done[1]} (universal)")
+                                    for platform, python in jobs]
+            else:
+                resolutions = [pool.submit(resolve_for_platform, platform, python.wanted,
+                                           requirements, indexes, cache, find_links,
+                                           python.path)
+                               for platform, python in jobs]
+                report.platforms = [future.result() for future in resolutions]
+            report.pythons = [future.result() for future in installs]
         if report.pythons and all(r.ok for r in report.pythons):
             report.pin_problems = pin_problems(Path(report.pythons[0].environment), wheels)
-        requirements = [f"{w.name}=={w.version}" for w in wheels]
-        # The machine we run on got a real install-back: its row needs no dry run.
-        here = host_platform(platforms)
-        jobs = [(platform, python.wanted) for platform in platforms for python in pythons
-                if platform != here]
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            report.platforms = list(pool.map(
-                lambda job: resolve_for_platform(job[0], job[1], requirements, indexes, cache,
-                                                 find_links),
-                jobs))
     return report
 
 

@@ -26,6 +26,8 @@ import requests
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length",
                "content-encoding"}
 ACTIONS = ("status", "reset", "lost", "stall", "after")
+# The file part of an upload's multipart body (twine sends `content` with its file name).
+_UPLOADED = re.compile(rb'name="content"; filename="([^"]+)"')
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Faults:
     lag_after_upload: float = 0.0  # ... and for this long after every upload (a POST)
     rules: list[Rule] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
+    # every upload (a POST naming a file) the index answered: (file name, status)
+    posted: list[tuple[str, int]] = field(default_factory=list)
 
     def clear(self) -> None:
         """The index recovers: no more faults."""
@@ -80,10 +84,17 @@ class Faults:
     def uploads(self) -> int:
         return sum(1 for line in self.seen if line.startswith("POST "))
 
+    def stored(self) -> list[str]:
+        """The files the index accepted (2xx), once per acceptance, in order."""
+        return [name for name, status in self.posted if 200 <= status < 300]
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a sixth simultaneous connect waits for the
+    # kernel's SYN retry (1 s), which would time the proxy, not the client.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that went away, a socket we reset on purpose: not news
@@ -170,6 +181,9 @@ class FaultProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 reply = requests.request(self.command, proxy.upstream + self.path, data=body,
                                          headers=headers, allow_redirects=False, timeout=60)
+                named = _UPLOADED.search(body or b"") if self.command == "POST" else None
+                if named is not None:
+                    faults.posted.append((named[1].decode(), reply.status_code))
                 if self.command == "POST" and faults.lag_after_upload:
                     faults.hide_until = time.monotonic() + faults.lag_after_upload
                 if rule is not None and rule.action == "lost":

@@ -369,6 +369,7 @@ MINI_CONFIG = """\
 [tool.release]
 pythons = ["3.11"]
 platforms = ["windows"]
+upload-concurrency = 1  # the table counts "file k of 4" in one order (tests/test_uploads.py: 4)
 
 [tool.release.trains.core]
 packages = ["packages/*"]

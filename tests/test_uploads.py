@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,8 @@ from release.endpoints import Endpoint
 from release.errors import BuildError, UploadError
 from release.index import IndexClient
 from release.localindex import LocalDevpi, LocalIndex
-from release.uploads import upload
+from release.uploads import shares, upload
+from tests.proxy import FaultProxy
 from tests.repos import copy_example
 
 CANARY = "canary-7f3a9c2e-secret"
@@ -139,3 +141,111 @@ def test_server_stopped_after_k_files_then_rerun_sends_only_the_rest(
     assert set(rerun.skipped) == set(there)
     assert listed(index, copies) == {a.filename: a.sha256 for m in copies for a in m.artifacts}
     assert os.environ["LOCALTEST_TOKEN"] not in str(info.value)
+
+
+# --- concurrent uploads: several twine processes, every guarantee kept ------------------------
+
+@pytest.fixture
+def proxied(devpi: LocalDevpi) -> Iterator[FaultProxy]:
+    """The session's devpi behind a proxy that records every upload the index answers, 50 ms
+    away (a near index gets one connection: see test_a_near_index_gets_one_twine)."""
+    with FaultProxy(devpi.url).running() as proxy:
+        proxy.add("stall", times=-1, seconds=0.05)
+        yield proxy
+
+
+def via(proxy: FaultProxy, index: LocalIndex, monkeypatch: pytest.MonkeyPatch) -> Endpoint:
+    target = endpoint_for(index, monkeypatch)
+    return replace(target, upload_url=proxy.translate(target.upload_url),
+                   simple_url=proxy.translate(target.simple_url))
+
+
+def test_shares_keep_whole_projects_sdists_first(copies: list[Manifest]) -> None:
+    files = [m.directory / a.filename for m in copies for a in m.artifacts]
+    projects = {a.filename: a.package for m in copies for a in m.artifacts}
+    split = shares(files, projects, 4)
+    assert len(split) == 4 and sorted(p for s in split for p in s) == sorted(files)
+    for share in split:
+        for project in {projects[p.name] for p in share}:
+            mine = [p.name for p in share if projects[p.name] == project]
+            assert mine[0].endswith(".tar.gz")  # its sdist before its wheel
+        assert all(not [q for q in other if projects[q.name] in {projects[p.name] for p in share}]
+                   for other in split if other is not share)  # a project in one share only
+    assert max(map(len, split)) - min(map(len, split)) <= 2  # balanced
+    assert shares(files, projects, 1) == [sorted(files, key=lambda p: (
+        not p.name.endswith(".tar.gz"), p.name))]  # 1: today's single ordered run
+    assert len(shares(files[:2], projects, 4)) == 1  # never more shares than projects
+
+
+def test_concurrent_upload_sends_each_file_once_and_a_rerun_skips_them_all(
+        copies: list[Manifest], local_index: LocalIndex, proxied: FaultProxy,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    target = via(proxied, local_index, monkeypatch)
+    first = upload(copies, target, concurrency=4)
+    assert "upload 28 file(s) to localtest" in (said := capsys.readouterr().out)
+    assert said.rstrip().endswith("over 4 connections")
+    assert sorted(proxied.faults.stored()) == sorted(first.uploaded)
+    assert len(first.uploaded) == 28
+    assert listed(local_index, copies) == {a.filename: a.sha256 for m in copies
+                                           for a in m.artifacts}
+    posts = proxied.faults.uploads()
+    again = upload(copies, target, concurrency=4)
+    assert again.uploaded == () and len(again.skipped) == 28
+    assert proxied.faults.uploads() == posts  # identical files: not a byte sent again
+
+
+def test_a_near_index_gets_one_twine(
+        copies: list[Manifest], local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    result = upload(copies, endpoint_for(local_index, monkeypatch), concurrency=4)
+    said = capsys.readouterr().out
+    assert len(result.uploaded) == 28 and "upload 28 file(s) to localtest (" in said
+    assert "connections" not in said  # loopback answers at once: one process, in order
+
+
+def test_concurrent_upload_refuses_other_content_before_any_share_starts(
+        copies: list[Manifest], local_index: LocalIndex, proxied: FaultProxy,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    target = via(proxied, local_index, monkeypatch)
+    artifact = copies[0].artifacts[-1]  # the last file of the last share to be sent
+    impostor_dir = tmp_path / "impostor"
+    impostor_dir.mkdir()
+    impostor = impostor_dir / artifact.filename
+    impostor.write_bytes((copies[0].directory / artifact.filename).read_bytes() + b"\0")
+    other = replace(artifact, size=impostor.stat().st_size, sha256=sha256_of(impostor))
+    upload([replace(copies[0], artifacts=(other,), directory=impostor_dir)], target)
+    posts = proxied.faults.uploads()
+    with pytest.raises(UploadError, match="Nothing was uploaded.$"):
+        upload(copies, target, concurrency=4)
+    assert proxied.faults.uploads() == posts  # no share sent a byte
+    assert listed(local_index, copies) == {artifact.filename: other.sha256}
+
+
+def test_server_stopped_mid_concurrent_upload_then_rerun_sends_each_file_once(
+        copies: list[Manifest], devpi: LocalDevpi, proxied: FaultProxy,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    index = devpi.create_index("stopped-concurrent")
+    target = via(proxied, index, monkeypatch)
+    started = time.monotonic()
+    for _ in stop_after(devpi, index, copies, k=8):
+        with pytest.raises(UploadError) as info:
+            upload(copies, target, concurrency=4)
+    assert time.monotonic() - started < 60  # the other shares stopped, none hung
+    assert "over 4 connections" in capsys.readouterr().out
+    message = str(info.value)
+    assert "run the same command again to send the rest" in message and "\n" not in message
+    devpi.start()
+    there = listed(index, copies)
+    assert 8 <= len(there) < 28
+    # Accepted by the index, once each (one whose answer the stop cut off is there unheard).
+    assert set(proxied.faults.stored()) <= set(there)
+    assert len(proxied.faults.stored()) == len(set(proxied.faults.stored()))
+    before = len(proxied.faults.posted)
+    rerun = upload(copies, target, concurrency=4)
+    everything = {a.filename: a.sha256 for m in copies for a in m.artifacts}
+    missing = set(everything) - set(there)
+    assert set(rerun.skipped) == set(there) and sorted(rerun.uploaded) == sorted(missing)
+    sent_again = [name for name, _ in proxied.faults.posted[before:]]
+    assert sorted(sent_again) == sorted(missing)  # only what was missing, each once
+    assert listed(index, copies) == everything
+    assert not Counter(proxied.faults.stored()) - Counter(list(everything))  # none twice
