@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,19 @@ class Published:
     tag: str
     upload_url: str = ""  # where a release's assets go (uploads.github.com)
 
+
+
+@contextmanager
+def _answers(api: str) -> Iterator[None]:
+    """A connection failure or an answer that is not JSON, as one line naming the API."""
+    try:
+        yield
+    except requests.RequestException as exc:
+        raise GitHubError(redact(f"cannot reach the GitHub API at {api}: "
+                                 f"{type(exc).__name__}")) from None
+    except ValueError:
+        raise GitHubError(f"the GitHub API at {api} answered something that is not "
+                          "JSON") from None
 
 def token(environ: Mapping[str, str] | None = None) -> str:
     """The API token, from the environment only."""
@@ -158,31 +172,24 @@ def publish(api: str, owner: str, name: str, secret: str, *, tag: str, title: st
     """Create the release for an existing tag; an existing release is reported, not changed."""
     base = _repo_url(api, owner, name)
     slug = f"{owner}/{name}"
-    with _session(secret) as session:
-        try:
-            ref = session.get(f"{base}/git/ref/tags/{quote(tag, safe='')}", timeout=timeout)
-            if ref.status_code == 404:
-                raise GitHubError(f"tag {tag} is not on GitHub ({slug}): push it first "
-                                  "(invoke push), then publish its release")
-            if not ref.ok:
-                raise _fail(f"looking up tag {tag}", ref, slug)
-            response = session.post(f"{base}/releases", timeout=timeout, json={
-                "tag_name": tag, "name": title, "body": body, "prerelease": prerelease,
-                "draft": False})
-            if response.status_code == 422 and _already_exists(response):
-                existing = session.get(f"{base}/releases/tags/{quote(tag, safe='')}",
-                                       timeout=timeout)
-                return Published(False, _html_url(existing) if existing.ok else "", tag,
-                                 _upload_url(existing))
-            if response.status_code != 201:
-                raise _fail(f"creating the release for {tag}", response, slug)
-            return Published(True, _html_url(response), tag, _upload_url(response))
-        except requests.RequestException as exc:
-            raise GitHubError(redact(f"cannot reach the GitHub API at {api}: "
-                                     f"{type(exc).__name__}")) from None
-        except ValueError:
-            raise GitHubError(f"the GitHub API at {api} answered something that is not "
-                              "JSON") from None
+    with _session(secret) as session, _answers(api):
+        ref = session.get(f"{base}/git/ref/tags/{quote(tag, safe='')}", timeout=timeout)
+        if ref.status_code == 404:
+            raise GitHubError(f"tag {tag} is not on GitHub ({slug}): push it first "
+                              "(invoke push), then publish its release")
+        if not ref.ok:
+            raise _fail(f"looking up tag {tag}", ref, slug)
+        response = session.post(f"{base}/releases", timeout=timeout, json={
+            "tag_name": tag, "name": title, "body": body, "prerelease": prerelease,
+            "draft": False})
+        if response.status_code == 422 and _already_exists(response):
+            existing = session.get(f"{base}/releases/tags/{quote(tag, safe='')}",
+                                   timeout=timeout)
+            return Published(False, _html_url(existing) if existing.ok else "", tag,
+                             _upload_url(existing))
+        if response.status_code != 201:
+            raise _fail(f"creating the release for {tag}", response, slug)
+        return Published(True, _html_url(response), tag, _upload_url(response))
 
 
 def describe_request(api: str, owner: str, name: str, *, tag: str, title: str, body: str,
@@ -222,26 +229,19 @@ def open_pull_request(api: str, owner: str, name: str, secret: str, *, head: str
     """Open a pull request of branch head into base; an open one for head is reported."""
     url = _repo_url(api, owner, name)
     slug = f"{owner}/{name}"
-    with _session(secret) as session:
-        try:
-            response = session.post(f"{url}/pulls", timeout=timeout, json={
-                "title": title, "head": head, "base": base, "body": body})
-            if response.status_code == 201:
-                return Published(True, _html_url(response), head)
-            if response.status_code != 422:
-                raise _fail(f"opening a pull request of {head} into {base}", response, slug)
-            existing = session.get(f"{url}/pulls", timeout=timeout, params={
-                "head": f"{owner}:{head}", "base": base, "state": "open"})
-            found: Any = existing.json() if existing.ok else []
-            if isinstance(found, list) and found and isinstance(found[0], dict):
-                return Published(False, str(found[0].get("html_url", "")), head)
+    with _session(secret) as session, _answers(api):
+        response = session.post(f"{url}/pulls", timeout=timeout, json={
+            "title": title, "head": head, "base": base, "body": body})
+        if response.status_code == 201:
+            return Published(True, _html_url(response), head)
+        if response.status_code != 422:
             raise _fail(f"opening a pull request of {head} into {base}", response, slug)
-        except requests.RequestException as exc:
-            raise GitHubError(redact(f"cannot reach the GitHub API at {api}: "
-                                     f"{type(exc).__name__}")) from None
-        except ValueError:
-            raise GitHubError(f"the GitHub API at {api} answered something that is not "
-                              "JSON") from None
+        existing = session.get(f"{url}/pulls", timeout=timeout, params={
+            "head": f"{owner}:{head}", "base": base, "state": "open"})
+        found: Any = existing.json() if existing.ok else []
+        if isinstance(found, list) and found and isinstance(found[0], dict):
+            return Published(False, str(found[0].get("html_url", "")), head)
+        raise _fail(f"opening a pull request of {head} into {base}", response, slug)
 
 
 # --- GitHub Actions: the run a tag push started ---------------------------------------------
