@@ -62,3 +62,15 @@ def snapshot(path: Path) -> dict[str, bytes]:
     """Every file's bytes under path (git internals included), to prove nothing changed."""
     return {str(p.relative_to(path)): p.read_bytes()
             for p in sorted(path.rglob("*")) if p.is_file() and "index.lock" not in p.name}
+
+
+def interpreters_env(**extra: str) -> dict[str, str]:
+    """`env()` with each configured Python on PATH (release.pythons knows where pyenv keeps
+    the ones its shims do not answer for): the environment a user with all three has. nox
+    needs it: under CI=true a Python it cannot find fails the session instead of skipping it."""
+    from release.pythons import find
+
+    dirs = [str(found.path.parent) for v in ("3.11", "3.12", "3.13") if (found := find(v))]
+    base = env(**extra)
+    base["PATH"] = os.pathsep.join([str(BIN), *dirs, base["PATH"]])
+    return base

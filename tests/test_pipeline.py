@@ -16,7 +16,7 @@ from release.index import IndexClient
 from release.localindex import LocalDevpi
 from release.record import STEPS
 from tests.conftest import Upload
-from tests.repos import BIN, ROOT, copy_example, env, git, invoke
+from tests.repos import BIN, ROOT, copy_example, env, git, interpreters_env, invoke
 from tests.test_installs import dists, uv_build, variant
 
 FAST = ["--python", "3.11", "--platform", "windows"]  # release-train release, rehearse
@@ -289,19 +289,6 @@ def test_one_train_installs_back_with_another_trains_pins_from_where_they_are_pu
 
 
 # --- the headline, as users type it ---------------------------------------------------------
-
-def interpreters_env(**extra: str) -> dict[str, str]:
-    """nox finds each configured Python on PATH (release.pythons knows where pyenv keeps
-    the ones its shims do not answer for): the environment a user with all three has."""
-    import os
-
-    from release.pythons import find
-
-    dirs = [str(found.path.parent) for v in ("3.11", "3.12", "3.13") if (found := find(v))]
-    base = env(**extra)
-    base["PATH"] = os.pathsep.join([str(BIN), *dirs, base["PATH"]])
-    return base
-
 
 def user_nox(repo: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     """`nox ARGS` typed in the repository, with the noxfile `invoke init-ci` writes."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from release.cli import namespace
-from tests.repos import BIN, ROOT, copy_example, env, git
+from tests.repos import BIN, ROOT, copy_example, env, git, interpreters_env
 
 TASKS = sorted(namespace.task_names)
 SESSIONS = ("build", "testpypi", "pypi", "verify", "gates", "rehearse")
@@ -43,8 +43,8 @@ def test_every_task_answers_help(name: str) -> None:
 @pytest.mark.parametrize("session", SESSIONS)
 def test_every_session_answers_help(session: str) -> None:
     out = subprocess.run([str(BIN / "nox"), "-f", str(ROOT / "noxfile.py"), "-s", session,
-                          "--", "--help"], cwd=ROOT, env=env(), capture_output=True, text=True,
-                         timeout=120)
+                          "--", "--help"], cwd=ROOT, env=interpreters_env(), capture_output=True,
+                         text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "--repo" in out.stdout
     assert "--train" in out.stdout
