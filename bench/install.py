@@ -25,18 +25,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from release.builds import build_trains  # noqa: E402
+from release.build.frontend import build_trains  # noqa: E402
 from release.config import load  # noqa: E402
-from release.installs import (  # noqa: E402
+from release.pipeline.localindex import LocalDevpi  # noqa: E402
+from release.verify.installs import (  # noqa: E402
     Wheel,
     clean_env,
     install_back,
     prove_installed,
     smoke,
 )
-from release.localindex import LocalDevpi  # noqa: E402
-from release.pythons import find_all  # noqa: E402
-from release.verify import workers  # noqa: E402
+from release.verify.interpreters import find_all  # noqa: E402
+from release.verify.report import workers  # noqa: E402
 from tests.repos import copy_example  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 request (a real index's round trip), release-train's concurrent upload vs one twine process.
 
 Usage: python bench/upload.py [--runs 3] [--latency 0.15] [--concurrency 4]
-Each run uploads to fresh indexes of one local devpi-server: ours (`release.uploads.upload`:
+Each run uploads to fresh indexes of one local devpi-server: ours (`release.publish.uploads.upload`:
 the index asked about every file first, then `--concurrency` twine processes, each with a share
 of whole projects) and the baseline (one `twine upload` of the 28 files, what a release did
 before). Prints each side's median and the ratio; exits 1 unless ours is >= 3x faster.
@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from release.builds import build_trains  # noqa: E402
+from release.build.frontend import build_trains  # noqa: E402
 from release.config import load  # noqa: E402
-from release.endpoints import Endpoint  # noqa: E402
 from release.errors import ReleaseError  # noqa: E402
-from release.localindex import LocalDevpi, LocalIndex  # noqa: E402
-from release.uploads import upload  # noqa: E402
+from release.pipeline.localindex import LocalDevpi, LocalIndex  # noqa: E402
+from release.publish.endpoints import Endpoint  # noqa: E402
+from release.publish.uploads import upload  # noqa: E402
 from tests.proxy import FaultProxy  # noqa: E402
 from tests.repos import copy_example  # noqa: E402
 

@@ -24,14 +24,14 @@ from invoke.parser.argument import Argument
 from invoke.program import Program
 from invoke.tasks import task as invoke_task
 
-from . import __version__, logs
-from .branching import run_branch, run_cut_beta, run_final, run_freeze
-from .bump import run_bump
-from .errors import ReleaseError, UsageError, from_os_error
-from .preflight import run_preflight
-from .secrets import redact
-from .status import render_status, run_check
-from .tagging import run_push, run_tag
+from release import __version__, logs
+from release.errors import ReleaseError, UsageError, from_os_error
+from release.git.branches import run_branch, run_cut_beta, run_final, run_freeze
+from release.git.preflight import run_preflight
+from release.git.tagging import run_push, run_tag
+from release.redaction import redact
+from release.status import render_status, run_check
+from release.versions.plan import run_bump
 
 
 def _repo(ctx: Context, repo: str | None) -> Path:
@@ -276,9 +276,9 @@ def pin_downstream(ctx: Context, train: str | None = None, to: str | None = None
                    dry_run: bool = False, repo: str | None = None) -> None:
     """Point a downstream artifact at a release that passed PyPI verification; bump it (in
     its own repository: branch, commit, tag, push)."""
-    from .config import load
-    from .downstream import describe_pins
-    from .downstream import pin_downstream as move
+    from release.config import load
+    from release.pipeline.downstream import describe_pins
+    from release.pipeline.downstream import pin_downstream as move
 
     if not train:
         raise UsageError("pin-downstream needs --train (the artifact train whose pins move)")
@@ -301,7 +301,7 @@ def notes(ctx: Context, train: str | None = None, version: str | None = None,
           commit: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """Write .release/notes/<train>-<version>.md (ignored) from the record, changes/ and
     commits; with --commit, release-notes/<train>-<version>.md in its own commit."""
-    from .notes import run_notes
+    from release.announce.notes import run_notes
 
     print(run_notes(_repo(ctx, repo), train, version, commit, dry_run))
 
@@ -313,7 +313,7 @@ def notes(ctx: Context, train: str | None = None, version: str | None = None,
 def github_release(ctx: Context, train: str | None = None, version: str | None = None,
                    dry_run: bool = False, repo: str | None = None) -> None:
     """Publish the release notes as a GitHub release of the tag (token: GITHUB_TOKEN)."""
-    from .github import run_github_release
+    from release.announce.github import run_github_release
 
     print(run_github_release(_repo(ctx, repo), train, version, dry_run))
 
@@ -338,7 +338,7 @@ def release(ctx: Context, train: list[str] | None = None, part: str | None = Non
     """The whole release against the configured indexes: preflight, bump, commit, tag, push,
     build, TestPyPI, PyPI (finals), downstream, notes. Resumable: run it again after a
     failure and it goes on from the failed stage."""
-    from .pipeline import release_command
+    from release.pipeline.stages import release_command
 
     print(release_command(_repo(ctx, repo), train or None, part, to, python or None,
                           platform or None, require_index_check=require_index_check,
@@ -355,7 +355,7 @@ def gates(ctx: Context, train: list[str] | None = None, ref: str = "HEAD",
           dry_run: bool = False, repo: str | None = None) -> None:
     """Run the release's validation gates (before-build, then checks) on a clean worktree
     of REF, exactly as a release runs them; logs in .release/logs/."""
-    from .gates import run_gates_command
+    from release.pipeline.gates import run_gates_command
 
     print(run_gates_command(_repo(ctx, repo), train or None, ref, dry_run))
 
@@ -369,7 +369,7 @@ def ack(ctx: Context, text: str, train: str | None = None, dry_run: bool = False
         repo: str | None = None) -> None:
     """Acknowledge a manual checkpoint (confirm = [...]) of the release in progress: records
     who (git user) and when; run the release again to go on."""
-    from .gates import run_ack
+    from release.pipeline.gates import run_ack
 
     print(run_ack(_repo(ctx, repo), text, train, dry_run))
 
@@ -387,7 +387,7 @@ def init_ci(ctx: Context, force: bool = False, install: str | None = None,
             dry_run: bool = False, train: list[str] | None = None,
             repo: str | None = None) -> None:
     """Write GitHub Actions release workflows that run the nox sessions on tag pushes."""
-    from .workflows import run_init_ci
+    from release.workflows import run_init_ci
 
     print(run_init_ci(_repo(ctx, repo), force, install, dry_run=dry_run, trains=train or None))
 
@@ -402,7 +402,7 @@ def init(ctx: Context, file: str | None = None, dry_run: bool = False, force: bo
          repo: str | None = None) -> None:
     """Inspect the repository and write a starting release configuration (trains, tag
     format, occurrences), plus tasks.py and noxfile.py when absent."""
-    from .onboarding import run_init
+    from release.onboarding import run_init
 
     print(run_init(_repo(ctx, repo), file, dry_run, force))
 

@@ -15,7 +15,7 @@ import os
 import re
 from pathlib import Path
 
-from .errors import ReleaseError
+from release.errors import ReleaseError
 
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 

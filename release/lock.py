@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from .errors import ReleaseError
+from release.errors import ReleaseError
 
 NAME = "release-train.lock"
 _HELD: dict[Path, int] = {}  # lock file -> nesting depth in this process
@@ -64,7 +64,7 @@ def _holder(path: Path) -> str:
 @contextmanager
 def held(root: Path, what: str = "repository", path: Path | None = None) -> Iterator[None]:
     """Hold root's lock (re-entrant within this process)."""
-    from .confine import check
+    from release.confine import check
 
     lock = (path or lock_file(root)).absolute()
     if lock in _HELD:

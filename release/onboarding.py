@@ -25,14 +25,15 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from . import git, sources
-from .audit import GLOB_MIN, audit, read_texts, search_starts, suggest
-from .check import problems, train_version
-from .config import DEFAULT_TAG_FORMAT, Config, Occurrence, Package, Train, load
-from .errors import ConfigError, ReleaseError
-from .locations import repo_files, scan
-from .spots import parse_toml, read, table
-from .workflows import NOXFILE
+from release import repo as git
+from release.config import DEFAULT_TAG_FORMAT, Config, Occurrence, Package, Train, load
+from release.errors import ConfigError, ReleaseError
+from release.versions import sources
+from release.versions.agreement import problems, train_version
+from release.versions.audit import GLOB_MIN, audit, read_texts, search_starts, suggest
+from release.versions.scan import repo_files, scan
+from release.versions.spots import parse_toml, read, table
+from release.workflows import NOXFILE
 
 # Directories whose pyproject.toml files are not packages of the repository's release.
 SKIP_DIRS = frozenset({

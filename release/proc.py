@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from .errors import ReleaseError
-from .secrets import redact, without_credentials
+from release.errors import ReleaseError
+from release.redaction import redact, without_credentials
 
 log = logging.getLogger("release")
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import confine
-from .errors import ReleaseError
-from .platforms import merge_verification, replace_file
-from .secrets import redact
+from release import confine
+from release.errors import ReleaseError
+from release.platforms import merge_verification, replace_file
+from release.redaction import redact
 
 DIRECTORY = ".release"
 FORMAT = 2  # 2: index stages are bound to the index URL they reached ("where")

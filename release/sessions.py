@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from . import logs
-from .errors import ReleaseError, from_os_error
-from .secrets import redact
+from release import logs
+from release.errors import ReleaseError, from_os_error
+from release.redaction import redact
 
 if TYPE_CHECKING:
-    from .endpoints import Endpoint
-    from .pipeline import Release
+    from release.pipeline.stages import Release
+    from release.publish.endpoints import Endpoint
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +61,7 @@ def guarded(func: Session) -> Session:
         except SystemExit as exc:  # argparse: usage errors, --help
             return int(exc.code or 0)
         except BrokenPipeError:
-            from .cli import quiet_broken_pipe
+            from release.cli import quiet_broken_pipe
 
             quiet_broken_pipe()
             return 141
@@ -77,9 +77,9 @@ def guarded(func: Session) -> Session:
 def build(argv: Sequence[str]) -> int:
     """Build sdists and wheels of the selected trains from a clean worktree; write manifests.
     Files a release record shows uploaded are reused, never replaced."""
-    from .config import load
-    from .errors import BuildError
-    from .published import build as build_or_reuse
+    from release.config import load
+    from release.errors import BuildError
+    from release.pipeline.published import build as build_or_reuse
 
     parser = _parser("build", "Build every package of the selected python trains from a "
                      "clean worktree of REF: sdist, then the wheel from the sdist, in isolated "
@@ -122,11 +122,11 @@ def _release_for(argv: Sequence[str], prog: str, description: str, python: str |
                  ) -> tuple[Release, argparse.Namespace]:
     """Parse the options the index sessions share and assemble a Release of current versions,
     verified on `python`: the Python nox parametrized this session with (verify-3.12)."""
-    from .check import train_version
-    from .config import load
-    from .locations import scan
-    from .pipeline import assemble, select_trains
-    from .pythons import resolved
+    from release.config import load
+    from release.pipeline.stages import assemble, select_trains
+    from release.verify.interpreters import resolved
+    from release.versions.agreement import train_version
+    from release.versions.scan import scan
 
     parser = _parser(prog, description)
     parser.add_argument("--dist", type=Path, default=None,
@@ -171,8 +171,8 @@ def _report(release: Release, target: Endpoint, json_path: Path | None) -> None:
     """Write the platform x Python table of the target's verification as JSON."""
     if json_path is None:
         return
-    from .pipeline import _verification
-    from .verify import report_rows
+    from release.pipeline.stages import _verification
+    from release.verify.report import report_rows
 
     seen = _verification(release, target)
     data = {"index": target.name, "url": target.where_simple,
@@ -184,7 +184,7 @@ def _report(release: Release, target: Endpoint, json_path: Path | None) -> None:
 
 def _index_session(argv: Sequence[str], python: str | None, interpreter: str | None,
                    prog: str, description: str, production: bool) -> int:
-    from .pipeline import (
+    from release.pipeline.stages import (
         adopt_manifests,
         check_production_rules,
         fallbacks_for,
@@ -234,7 +234,7 @@ def verify(argv: Sequence[str], python: str | None = None,
     """Verify the release on the latest index its records show it reached (PyPI after
     nox -s pypi, TestPyPI after nox -s testpypi): propagation, exact installs, bundle pins,
     install-back on this session's Python, platform resolution; the platform table."""
-    from .pipeline import adopt_manifests, fallbacks_for, latest_index, stage_verify
+    from release.pipeline.stages import adopt_manifests, fallbacks_for, latest_index, stage_verify
 
     release, args = _release_for(argv, "verify", verify.__doc__ or "", python, interpreter)
     target = latest_index(release)
@@ -253,11 +253,11 @@ def verify(argv: Sequence[str], python: str | None = None,
 def report(argv: Sequence[str]) -> int:
     """Merge the release records other jobs wrote (CI: one per runner and Python) into this
     checkout's, then print (and --json write) the platform x Python table."""
-    from .check import train_version
-    from .config import load
-    from .locations import scan
-    from .pipeline import latest_index, platform_report_of, select_trains
-    from .record import merge_records
+    from release.config import load
+    from release.pipeline.stages import latest_index, platform_report_of, select_trains
+    from release.record import merge_records
+    from release.versions.agreement import train_version
+    from release.versions.scan import scan
 
     parser = _parser("report", report.__doc__ or "")
     parser.add_argument("--merge", type=Path, action="append", default=[], metavar="DIR",
@@ -271,7 +271,7 @@ def report(argv: Sequence[str]) -> int:
         print(line)
     trains = select_trains(config, args.train)
     found = scan(config, trains)
-    from .pipeline import assemble
+    from release.pipeline.stages import assemble
 
     release = assemble(config, trains, {t.name: train_version(found, t).text for t in trains},
                        pythons=[], platforms=None)
@@ -285,7 +285,7 @@ def report(argv: Sequence[str]) -> int:
 def gates(argv: Sequence[str]) -> int:
     """The release's validation gates (before-build, then checks) on a clean worktree of REF,
     as a release runs them; logs in .release/logs/."""
-    from .gates import run_gates_command
+    from release.pipeline.gates import run_gates_command
 
     parser = _parser("gates", gates.__doc__ or "")
     parser.add_argument("--ref", default="HEAD", help="commit or tag to check (default: HEAD)")
@@ -298,7 +298,7 @@ def gates(argv: Sequence[str]) -> int:
 @guarded
 def rehearse(argv: Sequence[str]) -> int:
     """The whole release on a scratch clone against two local devpi indexes: no credentials."""
-    from .rehearsal import rehearse as run_rehearsal
+    from release.pipeline.rehearsal import rehearse as run_rehearsal
 
     parser = _Parser(prog="nox -s rehearse --", description=rehearse.__doc__)
     parser.add_argument("--repo", type=Path, default=None,

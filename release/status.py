@@ -8,16 +8,16 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from . import git
-from .audit import audit as audit_texts
-from .audit import render_findings, render_suggestions, run_audit, tracked_texts
-from .audit import suggest as suggest_entries
-from .check import pending_version, problems, tag_version, train_version
-from .config import Config, Train, load
-from .errors import ReleaseError, UnmanagedLines
-from .locations import Scan, scan
-from .preflight import check_tag, train_of_tag
-from .record import Record
+from release import repo as git
+from release.config import Config, Train, load
+from release.errors import ReleaseError, UnmanagedLines
+from release.git.preflight import check_tag, train_of_tag
+from release.record import Record
+from release.versions.agreement import pending_version, problems, tag_version, train_version
+from release.versions.audit import audit as audit_texts
+from release.versions.audit import render_findings, render_suggestions, run_audit, tracked_texts
+from release.versions.audit import suggest as suggest_entries
+from release.versions.scan import Scan, scan
 
 
 def selected(config: Config, names: Sequence[str] | None) -> list[Train]:
@@ -37,7 +37,7 @@ def own_spots(found: Scan, trains: Sequence[Train]) -> set[str]:
 def render_status(root: Path, trains: Sequence[str] | None = None) -> str:
     """Trains, their versions and tags, and every place each version lives (`trains`: only
     those, their audit findings and their release records)."""
-    from .changes import changes
+    from release.versions.changes import changes
 
     config = load(root)
     chosen = selected(config, trains)
@@ -108,7 +108,7 @@ def next_step(config: Config, record: Record) -> str | None:
 
 def _releases(root: Path, names: set[str] | None = None) -> list[str]:
     """Release records: finished ones briefly, ones in progress with what comes next."""
-    from .record import all_records
+    from release.record import all_records
 
     config = load(root)
     records = [r for r in all_records(config.root) if names is None or r.train in names]

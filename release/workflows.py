@@ -35,12 +35,12 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from . import confine
-from .config import Config, Train, load
-from .edits import write_atomic
-from .errors import ReleaseError
-from .platforms import platform_family
-from .record import DIRECTORY
+from release import confine
+from release.config import Config, Train, load
+from release.errors import ReleaseError
+from release.platforms import platform_family
+from release.record import DIRECTORY
+from release.versions.edits import write_atomic
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
 RC_WORKFLOW = "release-candidate.yml"
@@ -196,7 +196,7 @@ def default_install(config: Config) -> str:
 
 def requirement_for(install: str | None) -> str:
     """The requirement CI locks: --install, else exactly this release-train's version."""
-    from . import __version__
+    from release import __version__
 
     spec = (install or f"release-train=={__version__}").strip()
     if "==" not in spec and "@" not in spec:
@@ -208,8 +208,8 @@ def requirement_for(install: str | None) -> str:
 def lock_requirements(config: Config, spec: str) -> tuple[str | None, str]:
     """The locked requirements text for spec (exact versions, --hash lines) and how it was
     made; (None, why) when it cannot be locked here (offline, not on the index)."""
-    from .lockfile import uv_binary
-    from .proc import run as run_proc
+    from release.proc import run as run_proc
+    from release.versions.lockfiles import uv_binary
 
     lock = config.root / "uv.lock"
     if lock.is_file() and re.search(r'(?m)^name = "release-train"$',

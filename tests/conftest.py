@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from release.localindex import LocalDevpi, LocalIndex
+from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.proc import run
 
 BIN = Path(sys.executable).parent

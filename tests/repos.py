@@ -65,10 +65,10 @@ def snapshot(path: Path) -> dict[str, bytes]:
 
 
 def interpreters_env(**extra: str) -> dict[str, str]:
-    """`env()` with each configured Python on PATH (release.pythons knows where pyenv keeps
+    """`env()` with each configured Python on PATH (verify.interpreters knows where pyenv keeps
     the ones its shims do not answer for): the environment a user with all three has. nox
     needs it: under CI=true a Python it cannot find fails the session instead of skipping it."""
-    from release.pythons import find
+    from release.verify.interpreters import find
 
     dirs = [str(found.path.parent) for v in ("3.11", "3.12", "3.13") if (found := find(v))]
     base = env(**extra)

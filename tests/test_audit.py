@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from release.audit import (
+from release.config import load
+from release.repo import tracked_files
+from release.versions.audit import (
     Finding,
     Suggestion,
     audit,
@@ -20,9 +22,7 @@ from release.audit import (
     suggest,
     version_pattern,
 )
-from release.config import load
-from release.git import tracked_files
-from release.locations import glob_regex, scan
+from release.versions.scan import glob_regex, scan
 from tests.layouts import ALL, Layout
 from tests.repos import BIN, copy_example, git, init_repo, invoke
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from release import git
-from release.branching import version_branch_pattern
+from release import repo as git
 from release.config import load
+from release.git.branches import version_branch_pattern
 from tests.repos import snapshot
 from tests.test_git import (
     RELEASE,

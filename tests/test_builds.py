@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from release.builds import Manifest, read_metadata
-from release.check import train_version
+from release.build.frontend import Manifest, read_metadata
 from release.config import load
 from release.errors import BuildError
-from release.locations import scan
+from release.versions.agreement import train_version
+from release.versions.scan import scan
 from tests.repos import BIN, ROOT, copy_example, env, git, init_repo
 
 MARKER = "UNCOMMITTED-EDIT-MUST-NOT-SHIP"

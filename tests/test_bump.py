@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from release import edits
-from release.bump import apply_plan, plan_change, run_bump
-from release.check import problems
 from release.config import load
 from release.errors import ReleaseError
+from release.versions import edits
+from release.versions.agreement import problems
+from release.versions.plan import apply_plan, plan_change, run_bump
 from tests.repos import snapshot
 from tests.test_config import write
 

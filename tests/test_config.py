@@ -135,7 +135,7 @@ def test_a_version_file_outside_the_repository_is_refused(tmp_path: Path, where:
         (root / "pkgs/a/pyproject.toml").write_text(
             f'[project]\nname = "a"\ndynamic = ["version"]\n[tool.hatch.version]\npath = '
             f'"{where}"\n')
-    from release.locations import scan
+    from release.versions.scan import scan
 
     with pytest.raises(ConfigError, match="outside the repository"):
         scan(load(root))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from release.crosspins import CrossPin, cross_train_pins, locate
-from release.endpoints import Endpoint
 from release.errors import MissingPinError
-from release.index import IndexClient, IndexFile
-from release.installs import Wheel, index_args
+from release.publish.endpoints import Endpoint
+from release.publish.index import IndexClient, IndexFile
+from release.verify.crosspins import CrossPin, cross_train_pins, locate
+from release.verify.installs import Wheel, index_args
 
 OWNERS = {"skyline-core": "core", "skyline-streaming": "core",
           "skyline-ext-streaming": "extensions", "skyline-ext-ai": "extensions"}

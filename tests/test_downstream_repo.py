@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from release import rehearsal
+from release.pipeline import rehearsal
 from release.record import load as load_record
 from tests.repos import ROOT, copy_example, git, invoke, snapshot
 from tests.test_github import TOKEN, FakeGitHub, github  # noqa: F401 - the fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from release import git
+from release import repo as git
 from release.record import load as load_record
 from tests.repos import copy_example, invoke, snapshot
 from tests.repos import git as run_git

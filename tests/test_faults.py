@@ -32,11 +32,11 @@ from typing import Any
 import pytest
 
 from release import sessions
-from release.builds import Manifest, build_trains, sha256_of
-from release.bump import apply_plan, plan_change
+from release.build.frontend import Manifest, build_trains, sha256_of
 from release.config import load
-from release.index import IndexClient
-from release.localindex import LocalDevpi, LocalIndex
+from release.pipeline.localindex import LocalDevpi, LocalIndex
+from release.publish.index import IndexClient
+from release.versions.plan import apply_plan, plan_change
 from tests.proxy import FaultProxy
 from tests.repos import (
     BIN,
@@ -547,7 +547,7 @@ def _index_down(request: pytest.FixtureRequest) -> Seen:
 @scenario("read-timeout")
 def _read_timeout(request: pytest.FixtureRequest) -> Seen:
     lab: Lab = request.getfixturevalue("lab")
-    lab.monkeypatch.setattr("release.endpoints.IndexClient",
+    lab.monkeypatch.setattr("release.publish.endpoints.IndexClient",
                             partial(IndexClient, timeout=0.5, retries=1))
     lab.proxy.add("stall", method="GET", pattern=SIMPLE, seconds=1.5, times=-1)
     seen = lab.session("testpypi")
@@ -1022,9 +1022,9 @@ def _tree(repo: Path) -> dict[str, bytes]:
 
 @scenario("disk-full-bump")
 def _disk_full_bump(request: pytest.FixtureRequest) -> Seen:
-    from release import edits
-    from release.bump import run_bump
     from release.errors import ReleaseError
+    from release.versions import edits
+    from release.versions.plan import run_bump
 
     tmp: Path = request.getfixturevalue("tmp_path")
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
@@ -1067,8 +1067,8 @@ def _disk_full_bump(request: pytest.FixtureRequest) -> Seen:
 def _large_file(request: pytest.FixtureRequest) -> Seen:
     import time
 
-    from release.bump import describe
-    from release.edits import line_changes
+    from release.versions.edits import line_changes
+    from release.versions.plan import describe
 
     tmp: Path = request.getfixturevalue("tmp_path")
     repo = copy_example(tmp / "repo")
@@ -1146,8 +1146,8 @@ def _url_backslash(request: pytest.FixtureRequest) -> Seen:
         assert seen_paths == ["/"]
         lab.monkeypatch.setenv("TESTPYPI_UPLOAD_URL", tricky)
         seen = lab.session("testpypi")
-        from release.endpoints import require_secure
         from release.errors import ConfigError
+        from release.publish.endpoints import require_secure
 
         with pytest.raises(ConfigError, match="backslash"):
             require_secure("http://evil\\@127.0.0.1:1/", "GITHUB_API_URL")
@@ -1201,7 +1201,7 @@ def _trickle(request: pytest.FixtureRequest) -> Seen:
 
 @scenario("listed-without-hash")
 def _listed_without_hash(request: pytest.FixtureRequest) -> Seen:
-    from release.index import _files_from_json
+    from release.publish.index import _files_from_json
 
     lab: Lab = request.getfixturevalue("lab")
     wheel = next(p for p in lab.files if p.name.startswith("skyline_core-")
@@ -1320,7 +1320,7 @@ def _package(where: Path, name: str) -> Path:
 
 @scenario("submodule")
 def _submodule(request: pytest.FixtureRequest) -> Seen:
-    from release.git import clean_worktree
+    from release.repo import clean_worktree
 
     tmp: Path = request.getfixturevalue("tmp_path")
     capsys: pytest.CaptureFixture[str] = request.getfixturevalue("capsys")
@@ -1420,7 +1420,7 @@ def _killed_rehearsal(request: pytest.FixtureRequest) -> Seen:
 def _scratch(request: pytest.FixtureRequest, source: Path) -> tuple[Path, dict[str, str]]:
     """A scratch clone of source with a bare origin, and two fresh indexes (the canary is
     the token they accept)."""
-    from release import rehearsal
+    from release.pipeline import rehearsal
 
     tmp: Path = request.getfixturevalue("tmp_path")
     devpi: LocalDevpi = request.getfixturevalue("devpi")
@@ -1540,8 +1540,8 @@ def _record_edited(request: pytest.FixtureRequest) -> Seen:
 
 @scenario("versions-in-text")
 def _versions_in_text(request: pytest.FixtureRequest) -> Seen:
-    from release.bump import run_bump
     from release.status import run_check
+    from release.versions.plan import run_bump
 
     tmp: Path = request.getfixturevalue("tmp_path")
     repo = copy_example(tmp / "repo")

@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from release.bump import apply_plan, plan_change
-from release.check import problems
 from release.config import load
 from release.errors import ReleaseError, VersionError
-from release.locations import scan
 from release.status import run_check
-from release.versions import PARTS, bump, format_version, parse
+from release.versions.agreement import problems
+from release.versions.pep440 import PARTS, bump, format_version, parse
+from release.versions.plan import apply_plan, plan_change
+from release.versions.scan import scan
 
 # How many examples each property gets: few in the suite, many in `nox -s fuzz`.
 EXAMPLES = {"default": 150, "deep": 3000}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from release.localindex import LocalDevpi
-from release.rehearsal import index_env
+from release.pipeline.localindex import LocalDevpi
+from release.pipeline.rehearsal import index_env
 from tests.conftest import TinyDists, Upload
 from tests.repos import ROOT, copy_example, git, init_repo, invoke
 from tests.test_pipeline import FAST, nox, records, release_train, scratch_clone, server, values

@@ -1,4 +1,4 @@
-"""release.git against real git: status, tags by version, worktrees that vanish, signed tags.
+"""release.repo against real git: status, tags by version, worktrees that vanish, signed tags.
 
 Also home of the scratch-repository helpers the preflight and branching tests share: a small
 one-train repository under git with a local bare repository as `origin`.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from release import git
+from release import repo as git
 from release.errors import GitError
 from tests.repos import env, init_repo, invoke, snapshot
 from tests.test_config import write
@@ -107,7 +107,7 @@ def version_in(repo: Path, ref: str) -> str:
     return text.split('version = "')[1].split('"')[0]
 
 
-# --- release.git -------------------------------------------------------------------------------
+# --- release.repo -------------------------------------------------------------------------------
 
 def test_status_counts_untracked_but_not_ignored(tmp_path: Path) -> None:
     work, _ = make_repo(tmp_path)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from release.github import parse_remote
+from release.announce.github import parse_remote
 from tests.repos import copy_example, git, invoke
 
 TOKEN = "ghp_testTokenThatMustNeverBePrinted42"
@@ -207,8 +207,8 @@ def test_parse_remote(url: str, expected: tuple[str, str] | None) -> None:
 
 
 def test_the_token_never_goes_to_a_plain_http_api_off_loopback(tmp_path: Path) -> None:
-    from release.endpoints import require_secure
     from release.errors import ConfigError
+    from release.publish.endpoints import require_secure
 
     with pytest.raises(ConfigError, match="must use https"):
         require_secure("http://github.example.com/api/v3", "GITHUB_API_URL")

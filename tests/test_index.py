@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-import release.index
 from release.errors import IndexServerError, VersionError
-from release.index import IndexClient, IndexFile
-from release.localindex import LocalDevpi, LocalIndex
+from release.pipeline.localindex import LocalDevpi, LocalIndex
+from release.publish import index as index_module
+from release.publish.index import JSON_SIMPLE, IndexClient, IndexFile
 
 if TYPE_CHECKING:
     from tests.conftest import TinyDists, Upload
@@ -49,7 +49,7 @@ def test_files_lists_both_with_their_sha256(index: LocalIndex, tiny_dists: TinyD
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # Prove which parser ran: the other one must not be called.
     unused = "_files_from_html" if prefer_json else "_files_from_json"
-    monkeypatch.setattr(release.index, unused, lambda *a: pytest.fail(f"{unused} was used"))
+    monkeypatch.setattr(index_module, unused, lambda *a: pytest.fail(f"{unused} was used"))
     client = IndexClient(index.simple_url, prefer_json=prefer_json)
     files = {f.filename: f for f in client.files("rt-demo")}
     assert set(files) == {p.name for p in tiny_dists.paths}
@@ -179,7 +179,7 @@ def test_json_simple_page_with_yanked_and_odd_files(stub: Stub) -> None:
          "hashes": {}, "yanked": False},
         {"filename": "demo-1.0.egg", "url": "demo-1.0.egg", "hashes": {"md5": "00"}},
     ]}
-    stub.routes["/simple/demo/"] = (200, release.index.JSON_SIMPLE, json.dumps(page).encode())
+    stub.routes["/simple/demo/"] = (200, JSON_SIMPLE, json.dumps(page).encode())
     files = IndexClient(f"{stub.url}/simple/").files("Demo")
     assert files == [
         IndexFile("demo-2.0.tar.gz", f"{stub.url}/files/demo-2.0.tar.gz", "ab" * 32, "2.0", True),
@@ -205,7 +205,7 @@ def test_html_simple_page_with_base_and_yanked(stub: Stub) -> None:
 
 def test_unsupported_simple_api_version_is_refused(stub: Stub) -> None:
     page = {"meta": {"api-version": "2.0"}, "name": "demo", "files": []}
-    stub.routes["/simple/demo/"] = (200, release.index.JSON_SIMPLE, json.dumps(page).encode())
+    stub.routes["/simple/demo/"] = (200, JSON_SIMPLE, json.dumps(page).encode())
     with pytest.raises(IndexServerError, match="simple API 2.0"):
         IndexClient(f"{stub.url}/simple/").files("demo")
 

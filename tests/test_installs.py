@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from release.errors import InstallError
-from release.index import IndexClient
-from release.installs import Wheel, install_back, resolve_for_platform
-from release.localindex import LocalDevpi, LocalIndex
+from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.proc import run
-from release.pythons import find_all
-from release.visibility import Expected, wait_until_visible
+from release.publish.index import IndexClient
+from release.publish.visibility import Expected, wait_until_visible
+from release.verify.installs import Wheel, install_back, resolve_for_platform
+from release.verify.interpreters import find_all
 from tests.proxy import FaultProxy
 from tests.repos import BIN, EXAMPLE
 
@@ -135,8 +135,8 @@ def test_wait_sees_files_that_appear_late_and_fails_clearly_past_the_deadline(
         twine_upload: Upload) -> None:
     files = dists(built["ours"])
     upload(twine_upload, local_index, *files)
-    from release.builds import sha256_of
-    from release.installs import Wheel as W  # noqa: N814
+    from release.build.frontend import sha256_of
+    from release.verify.installs import Wheel as W  # noqa: N814
 
     expected = []
     for path in files:

@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from release.errors import IndexServerError
-from release.index import IndexClient
-from release.localindex import LocalDevpi, LocalIndex
-from release.secrets import redact
+from release.pipeline.localindex import LocalDevpi, LocalIndex
+from release.publish.index import IndexClient
+from release.redaction import redact
 
 if TYPE_CHECKING:
     from tests.conftest import TinyDists, Upload

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from release.announce.notes import Commit, Fragment, NotesError, read_fragments, render
 from release.config import load
 from release.errors import ReleaseError
-from release.notes import Commit, Fragment, NotesError, read_fragments, render
 from release.record import Record
 from release.record import load as load_record
 from tests.repos import copy_example, git, invoke

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from release import rehearsal
-from release.index import IndexClient
-from release.localindex import LocalDevpi
+from release.pipeline import rehearsal
+from release.pipeline.localindex import LocalDevpi
+from release.publish.index import IndexClient
 from release.record import STEPS
 from tests.conftest import Upload
 from tests.repos import BIN, ROOT, copy_example, env, git, interpreters_env, invoke

@@ -10,7 +10,6 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 
-from release.lockfile import uv_binary
 from release.platforms import (
     FAILED,
     INSTALLED,
@@ -31,7 +30,8 @@ from release.platforms import (
     scripts_dir,
     venv_python,
 )
-from release.pythons import find, resolved
+from release.verify.interpreters import find, resolved
+from release.versions.lockfiles import uv_binary
 
 CONFIGURED = ("windows", "macos", "x86_64-manylinux_2_28", "aarch64-manylinux_2_28")
 

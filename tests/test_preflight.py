@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from release import git
+from release import repo as git
 from release.config import load
 from release.errors import GitError
-from release.preflight import check_clean, check_upstream, preflight
+from release.git.preflight import check_clean, check_upstream, preflight
 from tests.repos import snapshot
 from tests.test_git import (
     RELEASE,

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from release import record as record_module
-from release import rehearsal
-from release.builds import Artifact, Manifest
-from release.distdiff import explain, fix_for
+from release.build.distdiff import explain, fix_for
+from release.build.frontend import Artifact, Manifest
 from release.errors import BuildError
-from release.index import IndexClient
-from release.localindex import LocalDevpi
-from release.published import Published, PublishedFile, differences, find, reuse
+from release.pipeline import rehearsal
+from release.pipeline.localindex import LocalDevpi
+from release.pipeline.published import Published, PublishedFile, differences, find, reuse
+from release.publish.index import IndexClient
 from tests.repos import BIN, ROOT, env, git, init_repo
 
 Member = tuple[str, bytes, int, int]  # name, content, mtime, mode

@@ -61,7 +61,7 @@ def test_a_stage_done_against_one_index_url_is_not_done_for_another(tmp_path: Pa
 
 
 def test_endpoint_urls_in_records_carry_no_credentials() -> None:
-    from release.endpoints import public_url
+    from release.publish.endpoints import public_url
 
     assert public_url("https://user:tok@upload.example.org/legacy/") == \
         "https://upload.example.org/legacy/"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from release.builds import default_cache_dir
-from release.localindex import LocalDevpi
+from release.build.frontend import default_cache_dir
+from release.pipeline.localindex import LocalDevpi
 from tests.repos import BIN, EXAMPLE, ROOT, env
 from tests.test_faults import FAST, _scratch, rehearse_argv
 from tests.test_secrets import canary_env

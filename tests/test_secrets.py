@@ -25,11 +25,11 @@ import requests
 
 from release import sessions
 from release.config import load
-from release.endpoints import endpoint
 from release.errors import ConfigError
-from release.localindex import PYPI_LIKE, LocalDevpi, LocalIndex
+from release.pipeline.localindex import PYPI_LIKE, LocalDevpi, LocalIndex
 from release.proc import run
-from release.secrets import MASK, SECRET_VARIABLES, redact, register
+from release.publish.endpoints import endpoint
+from release.redaction import MASK, SECRET_VARIABLES, redact, register
 from tests.repos import BIN, ROOT, copy_example, env, git, invoke
 from tests.test_config import repo as config_repo
 from tests.test_pipeline import FAST, nox

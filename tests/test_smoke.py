@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from release.localindex import LocalDevpi
+from release.pipeline.localindex import LocalDevpi
 from tests.repos import git, invoke
 from tests.test_pipeline import (
     FAST,

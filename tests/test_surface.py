@@ -239,9 +239,9 @@ def test_release_debug_shows_the_chatter(tagged: Path) -> None:
 
 def test_an_install_failure_names_the_requirement(tmp_path: Path) -> None:
     """uv cannot find the release on the index: the line names it, not uv's command line."""
-    from release.installs import install_failure
-    from release.lockfile import uv_binary
     from release.proc import CommandError, run
+    from release.verify.installs import install_failure
+    from release.versions.lockfiles import uv_binary
 
     index = tmp_path / "simple"
     index.mkdir()

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from release.builds import Manifest, build_trains, sha256_of
+from release.build.frontend import Manifest, build_trains, sha256_of
 from release.config import load
-from release.endpoints import Endpoint
 from release.errors import BuildError, UploadError
-from release.index import IndexClient
-from release.localindex import LocalDevpi, LocalIndex
-from release.uploads import shares, upload
+from release.pipeline.localindex import LocalDevpi, LocalIndex
+from release.publish.endpoints import Endpoint
+from release.publish.index import IndexClient
+from release.publish.uploads import shares, upload
 from tests.proxy import FaultProxy
 from tests.repos import copy_example
 

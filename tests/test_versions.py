@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from release.errors import VersionError
-from release.versions import PARTS, bump, format_version, parse, tag_name, tag_pattern
+from release.versions.pep440 import PARTS, bump, format_version, parse, tag_name, tag_pattern
 
 
 @pytest.mark.parametrize(

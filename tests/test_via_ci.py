@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from release import rehearsal
-from release.localindex import LocalDevpi, LocalIndex
+from release.pipeline import rehearsal
+from release.pipeline.localindex import LocalDevpi, LocalIndex
 from tests.conftest import Upload
 from tests.repos import git, invoke
 from tests.test_github import TOKEN, FakeGitHub, Seen, github  # noqa: F401 - the fixture

@@ -1,0 +1,239 @@
+"""Validation gates: commands a release must pass before anything is uploaded, and manual
+checkpoints a person acknowledges.
+
+`checks` run in a clean worktree of the release commit (never in the work tree: what is
+validated is exactly what gets tagged and built), after `before-build` commands prepared it;
+`before-build` also prepares the build's own worktree. Each command's exit code, duration and
+log file (`.release/logs/`, redacted) are journaled; a check that passed on a commit is not run
+again on that commit. `confirm` texts stop the release until `release-train ack TEXT` records
+who acknowledged them, and when.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from release import repo as git
+from release.config import Argv, Config, Gates, Train, load
+from release.errors import ReleaseError
+from release.proc import run
+from release.record import Record, all_records, now, private_dir
+from release.redaction import redact
+from release.versions.edits import write_atomic
+
+LOGS = "logs"  # under .release/
+Say = Callable[[str], None]
+Result = dict[str, Any]
+
+
+class GateError(ReleaseError):
+    """A validation gate failed, or a manual checkpoint is not acknowledged yet."""
+
+
+def required(config: Config, trains: Iterable[Train]) -> Gates:
+    """The repository's gates, then each train's own (each command once)."""
+    total = config.gates
+    for train in trains:
+        total = total + train.gates
+    return total
+
+
+def gate_env(config: Config) -> dict[str, str]:
+    """The environment of a gate: ours without index and GitHub credentials (a test suite
+    has no business with upload tokens, and its log must never show one)."""
+    tokens = {ix.token_env for ix in config.indexes.values()} | {"GITHUB_TOKEN", "GH_TOKEN"}
+    tokens |= {f"{n.upper().replace('-', '_')}_TOKEN" for n in config.indexes}
+    return {k: v for k, v in os.environ.items() if k not in tokens}
+
+
+def _slug(argv: Argv) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", " ".join(argv[:3])).strip("-")[:40] or "command"
+
+
+def run_command(argv: Argv, cwd: Path, log: Path, env: Mapping[str, str], root: Path,
+                kind: str, commit: str) -> Result:
+    """Run one command, write its (redacted) output to `log`; its journal entry."""
+    command = shlex.join(argv)
+    started = time.monotonic()
+    try:
+        proc = run(list(argv), cwd=cwd, env=env, check=False)
+        code, output = proc.returncode, (proc.stdout or "") + (proc.stderr or "")
+    except ReleaseError as exc:  # program not found, timed out
+        code, output = 127, str(exc)
+    seconds = round(time.monotonic() - started, 3)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(log, redact(f"$ {command}\n# {kind} in a clean worktree of {commit}\n"
+                             f"{output}\n# exit {code} after {seconds:.1f} s\n"))
+    return {"kind": kind, "command": command, "exit": code, "ok": code == 0,
+            "seconds": seconds, "log": log.relative_to(root).as_posix(), "commit": commit,
+            "finished": now()}
+
+
+def _log_dir(root: Path, commit: str) -> Path:
+    return private_dir(root) / LOGS / f"gates-{git.short(commit)}"
+
+
+def _inside(config: Config) -> Path:
+    """Where the configuration sits below the git top level (a worktree has the same)."""
+    return config.root.resolve().relative_to(git.require_repo(config.root).resolve())
+
+
+def prepare(config: Config, gates: Gates, tree: Path, commit: str, say: Say,
+            label: str = "before-build") -> list[Result]:
+    """Run the before-build commands in a worktree of `commit` (tree = its config root),
+    stopping at the first that fails (the caller `require`s each result)."""
+    results = []
+    logs = _log_dir(config.root, commit)
+    for n, argv in enumerate(gates.before_build, 1):
+        log = logs / f"{label}-{n:02d}-{_slug(argv)}.log"
+        result = run_command(argv, tree, log, gate_env(config), config.root, "before-build",
+                             commit)
+        results.append(result)
+        say(line(result))
+        if not result["ok"]:
+            break
+    return results
+
+
+def line(result: Mapping[str, Any]) -> str:
+    verdict = "ok" if result.get("ok") else f"FAILED (exit {result.get('exit')})"
+    return (f"  {result.get('kind')}: {result.get('command')}: {verdict} in "
+            f"{float(result.get('seconds', 0)):.1f} s (log {result.get('log')})")
+
+
+def require(result: Mapping[str, Any]) -> None:
+    if not result.get("ok"):
+        raise GateError(f"gate failed: `{result['command']}` exited {result['exit']} after "
+                        f"{float(result['seconds']):.1f} s; its output is in {result['log']}: "
+                        "fix the cause, then run the same command again")
+
+
+def passed_before(results: Iterable[Mapping[str, Any]], commit: str) -> set[str]:
+    """Checks that already passed on this commit: not run again."""
+    return {str(r["command"]) for r in results
+            if r.get("kind") == "check" and r.get("ok") and r.get("commit") == commit}
+
+
+def pending(gates: Gates, done: set[str]) -> list[Argv]:
+    return [argv for argv in gates.checks if shlex.join(argv) not in done]
+
+
+def run_gates(config: Config, gates: Gates, commit: str, done: Iterable[str] = (),
+              say: Say = print) -> list[Result]:
+    """Prepare a clean worktree of `commit` (before-build) and run every check not passed on
+    that commit before; GateError names the first failing command and its log."""
+    todo = pending(gates, set(done))
+    results: list[Result] = []
+    if not todo:
+        return results
+    with git.clean_worktree(config.root, commit) as worktree:
+        tree = worktree / _inside(config)
+        results += prepare(config, gates, tree, commit, say, label="gates-before-build")
+        if not all(r["ok"] for r in results):
+            return results
+        logs = _log_dir(config.root, commit)
+        for argv in todo:
+            n = gates.checks.index(argv) + 1
+            result = run_command(argv, tree, logs / f"check-{n:02d}-{_slug(argv)}.log",
+                                 gate_env(config), config.root, "check", commit)
+            results.append(result)
+            say(line(result))
+            if not result["ok"]:
+                break
+    return results
+
+
+# --- manual checkpoints -----------------------------------------------------------------------
+
+def missing_acks(gates: Gates, acks: Mapping[str, Any]) -> list[str]:
+    return [text for text in gates.confirm if text not in acks]
+
+
+def identity(repo: Path) -> str:
+    """Who acknowledges: git's committer identity (user.name <user.email>), no timestamp."""
+    ident = git.git(repo, "var", "GIT_COMMITTER_IDENT", what="git var GIT_COMMITTER_IDENT")
+    return re.sub(r"\s+\d+\s+[+-]\d{4}$", "", ident)
+
+
+def run_ack(root: Path, text: str, train: str | None = None, dry_run: bool = False) -> str:
+    """`release-train ack TEXT`: record who confirmed a manual checkpoint, and when, in every
+    release in progress that waits for it (with `dry_run`: which records it would mark)."""
+    from release.status import next_step
+
+    config = load(root)
+    chosen = [config.train(train)] if train else list(config.trains.values())
+    known = {t.name: required(config, [t]).confirm for t in chosen}
+    everything = sorted({c for texts in known.values() for c in texts})
+    if text not in everything:
+        listed = "; ".join(f'"{c}"' for c in everything) or "none are configured (confirm = [...])"
+        raise GateError(f'"{text}" is not a checkpoint of this release: {listed}')
+    waiting: list[Record] = [r for r in all_records(config.root)
+                             if text in known.get(r.train, ())
+                             and next_step(config, r) is not None]
+    if not waiting:
+        raise GateError(f'no release in progress waits for "{text}": start it (release-train '
+                        "release ...); it stops at the checkpoint, then acknowledge it")
+    who = identity(config.root)
+    if dry_run:
+        return "\n".join([*(f'would acknowledge "{text}" for {r.train} {r.version} as {who} '
+                            f"in {r.path.relative_to(config.root)}" for r in waiting),
+                          "dry run: nothing written"])
+    for record in waiting:
+        acks = dict(record.data.get("acks", {}))
+        acks.setdefault(text, {"by": who, "at": now()})
+        record.set("acks", acks)
+    return "\n".join(f'acknowledged "{text}" for {r.train} {r.version} '
+                     f"({r.data['acks'][text]['by']}, {r.data['acks'][text]['at']})"
+                     for r in waiting)
+
+
+def check_acks(records: Sequence[Record], gates_of: Mapping[str, Gates]) -> dict[str, Any]:
+    """Every checkpoint acknowledged in each record; GateError naming the first missing."""
+    for record in records:
+        missing = missing_acks(gates_of[record.train], record.data.get("acks", {}))
+        if missing:
+            raise GateError(f'waiting for a manual checkpoint of {record.train} '
+                            f'{record.version}: "{missing[0]}"; once done, run: release-train '
+                            f'ack "{missing[0]}", then the same release command again')
+    return {r.train: {t: r.data.get("acks", {}).get(t) for t in gates_of[r.train].confirm}
+            for r in records}
+
+
+# --- `invoke gates` ---------------------------------------------------------------------------
+
+def run_gates_command(root: Path, trains: Sequence[str] | None, ref: str = "HEAD",
+                      dry_run: bool = False) -> str:
+    """`invoke gates`: the release's checks on a clean worktree of REF (committed state only),
+    as the release runs them; nothing journaled, logs in .release/logs/. With `dry_run`, the
+    commands it would run, and where."""
+    config = load(root)
+    chosen = [config.train(n) for n in trains] if trains else list(config.trains.values())
+    gates = required(config, chosen)
+    commit = git.rev(config.root, ref)
+    if commit is None:
+        raise GateError(f"{ref!r} is not a commit here")
+    if not gates.checks:
+        return "no checks configured (checks = [[...]] in the release config)"
+    if dry_run:
+        inside = _inside(config).as_posix()
+        where = f"a clean worktree of {git.short(commit)}" + (f", in {inside}/"
+                                                              if inside != "." else "")
+        return "\n".join([f"would run, in {where} (logs in {_log_dir(config.root, commit)}):",
+                          *(f"  before-build: {shlex.join(a)}" for a in gates.before_build),
+                          *(f"  check: {shlex.join(a)}" for a in gates.checks),
+                          "dry run: nothing run, nothing written"])
+    lines: list[str] = []
+    results = run_gates(config, gates, commit, say=lines.append)
+    print("\n".join(lines))
+    for result in results:
+        require(result)
+    said = f"ok: {len(gates.checks)} check(s) passed on {git.short(commit)}"
+    if gates.confirm:
+        said += "\nat release, to acknowledge: " + "; ".join(f'"{c}"' for c in gates.confirm)
+    return said

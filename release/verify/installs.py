@@ -1,0 +1,425 @@
+"""Install the release back from an index, prove the files are ours, and smoke-test them.
+
+Isolation: uv runs with `--no-config`, a cache of its own and a scrubbed environment, so the
+user's pip/uv configuration (extra indexes, find-links) cannot supply a file. Priority: the
+target index is uv's first index and the fallback only the default, and uv's first-index
+strategy never looks further for a name the target has. Proof: every file the wheel's RECORD
+lists is hashed on disk after install and compared with the RECORD of the wheel we built, so a
+file from another index, a locally built sdist or a tampered upload cannot pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.parser import Parser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from release.errors import InstallError
+from release.platforms import (
+    failure_reason,
+    host_platform,
+    record_path_parts,
+    script_name,
+    venv_python,
+)
+from release.proc import CommandError, run
+from release.redaction import SECRET_VARIABLES, public_url, register
+from release.verify.interpreters import Interpreter
+from release.versions.lockfiles import uv_binary
+
+# Files an installer writes into .dist-info itself: not part of what we built.
+INSTALLER_FILES = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json",
+                   "uv_build.json"}
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """A wheel we built: what install-back must find installed, file for file."""
+
+    path: Path
+    name: str  # canonical
+    version: str
+    record: dict[str, str]  # path inside the wheel -> "sha256=<urlsafe b64>"
+    top_level: tuple[str, ...]  # importable top-level modules
+    scripts: tuple[str, ...]  # console scripts
+    requires: tuple[str, ...] = ()  # Requires-Dist of its METADATA
+
+    @classmethod
+    def read(cls, path: Path) -> Wheel:
+        name, version, _, _ = parse_wheel_filename(path.name)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            record_name = next(n for n in names if n.endswith(".dist-info/RECORD"))
+            rows = csv.reader(io.StringIO(archive.read(record_name).decode()))
+            record = {row[0]: row[1] for row in rows if row and row[1]}
+            metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+            requires = Parser().parsestr(archive.read(metadata).decode()).get_all(
+                "Requires-Dist") or []
+            entry_points = next((n for n in names if n.endswith(".dist-info/entry_points.txt")),
+                                None)
+            scripts: list[str] = []
+            if entry_points:
+                section = ""
+                for line in archive.read(entry_points).decode().splitlines():
+                    line = line.strip()
+                    if line.startswith("["):
+                        section = line
+                    elif section == "[console_scripts]" and "=" in line:
+                        scripts.append(line.split("=", 1)[0].strip())
+        top = sorted({n.split("/", 1)[0].removesuffix(".py") for n in record
+                      if "/" in n and n.split("/", 1)[0].isidentifier()
+                      or n.endswith(".py") and "/" not in n})
+        return cls(path, canonicalize_name(name), str(version), record, tuple(top),
+                   tuple(scripts), tuple(str(r) for r in requires))
+
+
+@dataclass
+class PythonResult:
+    """What install-back saw on one interpreter."""
+
+    python: str
+    interpreter: str
+    ok: bool
+    seconds: float
+    version: str = ""  # the interpreter's exact version, e.g. 3.12.1
+    packages: dict[str, str] = field(default_factory=dict)  # name -> "ok" or the failure
+    error: str = ""
+    environment: str = ""  # the environment's python, kept until the caller's workdir goes
+    platform: str = ""  # the configured platform name of the machine it ran on
+    reason: str = ""  # one line: the requirement that could not be met, or what failed
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for uv and pip: no user configuration can leak in."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PIP_", "UV_", "PYTHON", "VIRTUAL_ENV", "CONDA"))
+           and k not in SECRET_VARIABLES}  # the code under test never sees a credential
+    env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PIP_NO_INPUT": "1",
+                "PYTHONNOUSERSITE": "1",
+                # Interpreters come from pythons.find, never from a download.
+                "UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON_PREFERENCE": "only-system"})
+    return env
+
+
+def index_args(indexes: Sequence[str], find_links: Sequence[str] = ()) -> list[str]:
+    """In priority order: uv's first-index strategy takes a name only from the first index
+    that has it, so a later (fallback) index can never supply one of the target's names.
+    `find_links`: project pages whose files join that name's candidates (another train's
+    exact release the first index lacks)."""
+    args = ["--index-strategy", "first-index"]
+    for url in find_links:
+        args += ["--find-links", _named(url)]
+    for url in indexes[:-1]:
+        args += ["--index", _named(url)]
+    return [*args, "--default-index", _named(indexes[-1])]
+
+
+def index_env() -> dict[str, str]:
+    """clean_env() plus the credentials of the indexes index_args named: for uv alone."""
+    return {**clean_env(), **_INDEX_CREDENTIALS}
+
+
+# Credentials of the indexes on uv's command lines, for clean_env(): the environment of a
+# process is readable by its user only, its command line by everyone (/proc/*/cmdline).
+_INDEX_CREDENTIALS: dict[str, str] = {}
+
+
+def _named(url: str) -> str:
+    """url, or when it carries user:password, `name=url` without them (uv reads a named
+    index's credentials from UV_INDEX_<NAME>_USERNAME/_PASSWORD)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    name = "rt" + hashlib.sha256(public_url(url).encode()).hexdigest()[:10]
+    _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_USERNAME"] = unquote(parts.username or "")
+    _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_PASSWORD"] = unquote(parts.password or "")
+    register(unquote(parts.password or ""))
+    return f"{name}={public_url(url)}"
+
+
+def refresh_args(names: Iterable[str]) -> list[str]:
+    """Ask the index again for our names only: the release was just uploaded and a cache may
+    hold an older answer, while third-party files (immutable) come from the cache."""
+    return [arg for name in dict.fromkeys(names) for arg in ("--refresh-package", name)]
+
+
+def shared_cache() -> Path:
+    """One uv cache for every install-back and resolution, kept between runs beside the build
+    environments (release-train's cache: $RELEASE_TRAIN_CACHE_DIR, else the XDG cache): the
+    third-party dependencies are downloaded once, not once per Python and run. Safe to share:
+    uv locks it, keys files by index URL and hash, our own names are asked for again, and
+    install-back proves every installed file of ours against the built wheel anyway."""
+    from release.build.frontend import default_cache_dir
+
+    return default_cache_dir() / "uv"
+
+
+@contextmanager
+def fresh_environment(python: Interpreter, workdir: Path) -> Iterator[Path]:
+    """A new virtual environment for one interpreter; yields its python."""
+    env_dir = Path(tempfile.mkdtemp(prefix=f"py{python.wanted}-", dir=workdir))
+    run([uv_binary(), "venv", "--no-config", "--quiet", "--python", str(python.path),
+         str(env_dir)], env=clean_env(), timeout=120)
+    yield Path(venv_python(env_dir))
+
+
+def _b64_sha256(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+_PROBE = """
+import json, sys, sysconfig, importlib, importlib.metadata as md
+out = {"purelib": sysconfig.get_paths()["purelib"], "scripts": sysconfig.get_paths()["scripts"],
+       "dists": {}, "imports": {}}
+for name in sys.argv[1:]:
+    try:
+        dist = md.distribution(name)
+        out["dists"][name] = {"version": dist.version,
+                              "info": str(dist._path),  # noqa: the .dist-info directory
+                              "requires": dist.requires or []}
+    except md.PackageNotFoundError:
+        out["dists"][name] = None
+print(json.dumps(out))
+"""
+
+_IMPORT = """
+import importlib, sys
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+"""
+
+
+def prove_installed(python: Path, wheels: Sequence[Wheel]) -> dict[str, str]:
+    """For each wheel: "ok", or why the installed files are not the ones we built."""
+    probe = json.loads(run([str(python), "-c", _PROBE, *[w.name for w in wheels]],
+                           env=clean_env()).stdout)
+    purelib = Path(probe["purelib"])
+    result: dict[str, str] = {}
+    for wheel in wheels:
+        dist = probe["dists"].get(wheel.name)
+        if dist is None:
+            result[wheel.name] = "not installed"
+            continue
+        if dist["version"] != wheel.version:
+            result[wheel.name] = f"installed {dist['version']}, expected {wheel.version}"
+            continue
+        info = Path(dist["info"])
+        installed = {}
+        record_path = info / "RECORD"
+        for row in csv.reader(io.StringIO(record_path.read_text(encoding="utf-8"))):
+            if row:
+                installed[row[0]] = row
+        wrong = []
+        for rel, digest in wheel.record.items():
+            parts = record_path_parts(rel)
+            if parts[-1] in INSTALLER_FILES and parts[0].endswith(".dist-info"):
+                continue
+            if ".data/scripts/" in rel:
+                continue  # scripts are rewritten on install (shebang)
+            on_disk = purelib.joinpath(*parts)
+            if not on_disk.is_file() or _b64_sha256(on_disk) != digest:
+                wrong.append(rel)
+        result[wheel.name] = "ok" if not wrong else \
+            f"{len(wrong)} installed file(s) differ from the built wheel, e.g. {wrong[0]}"
+    return result
+
+
+def _imports(python: Path, wheels: Sequence[Wheel]) -> dict[str, str]:
+    """Import every top-level module: all in one process, per wheel only to say which broke."""
+    modules = [m for w in wheels for m in w.top_level]
+    if run([str(python), "-c", _IMPORT, *modules], env=clean_env(), check=False,
+           timeout=120).returncode == 0:
+        return {w.name: "ok" for w in wheels}
+    result = {}
+    for wheel in wheels:
+        proc = run([str(python), "-c", _IMPORT, *wheel.top_level], env=clean_env(),
+                   check=False, timeout=120)
+        tail = (proc.stderr.strip().splitlines() or [""])[-1]
+        result[wheel.name] = "ok" if proc.returncode == 0 else f"import failed: {tail}"
+    return result
+
+
+_SCRIPTS = """
+import contextlib, importlib.metadata as md, io, json, os, sys
+wanted = set(sys.argv[1:])
+bindir = os.path.dirname(sys.executable)
+suffix = ".exe" if os.name == "nt" else ""  # installers write name.exe launchers on Windows
+failures = {}
+seen = set()
+for ep in md.entry_points(group="console_scripts"):
+    if ep.name not in wanted or ep.name in seen:
+        continue
+    seen.add(ep.name)
+    if not os.access(os.path.join(bindir, ep.name + suffix), os.X_OK):
+        failures[ep.name] = "no executable wrapper installed"
+        continue
+    sys.argv = [ep.name, "--help"]
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = ep.load()()
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException as exc:
+        code = f"{type(exc).__name__}: {exc}"
+    if code not in (0, None):
+        failures[ep.name] = f"--help gave {code}: {out.getvalue().strip()[-200:]}"
+for name in wanted - seen:
+    failures[name] = "no such console script installed"
+print(json.dumps(failures))
+"""
+
+
+def smoke(python: Path, wheels: Sequence[Wheel], commands: Sequence[Sequence[str]] = ()
+          ) -> dict[str, str]:
+    """Import every top-level module; run every console script's entry point with --help in
+    one interpreter of the environment (each wrapper must exist), and one wrapper for real
+    as its own process; then any configured smoke commands."""
+    result = _imports(python, wheels)
+    scripts = [s for w in wheels for s in w.scripts]
+    if scripts:
+        failures = json.loads(run([str(python), "-c", _SCRIPTS, *scripts],
+                                  env=clean_env(), timeout=300).stdout)
+        for wheel in wheels:
+            broken = [f"{s}: {failures[s]}" for s in wheel.scripts if s in failures]
+            if broken:
+                result[wheel.name] = f"smoke failed: {broken[0]}"
+        owner = next(w.name for w in wheels if scripts[0] in w.scripts)
+        jobs = [(owner, [str(python.parent / script_name(scripts[0])), "--help"])]
+    else:
+        jobs = []
+    for command in commands:
+        local = python.parent / script_name(command[0])
+        head = str(local) if local.exists() else command[0]
+        jobs.append((" ".join(command), [head, *command[1:]]))
+    for name, argv in jobs:
+        try:
+            run(argv, env=clean_env(), timeout=120)
+        except CommandError as exc:
+            result[name or argv[0]] = f"smoke failed: {exc}"
+    return result
+
+
+def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence[str],
+                 workdir: Path, *, no_deps: bool = False,
+                 cache_dir: Path | None = None,
+                 smoke_commands: Sequence[Sequence[str]] = (),
+                 find_links: Sequence[str] = (),
+                 platforms: Sequence[str] = ()) -> PythonResult:
+    """Install name==version of every wheel from indexes[0] (the target; later indexes only
+    for what it lacks) on `python`, prove the files are the built ones, then smoke-test."""
+    started = time.monotonic()
+    result = PythonResult(python.wanted, str(python.path), ok=False, seconds=0.0,
+                          version=python.version, platform=host_platform(platforms))
+    cache = cache_dir or workdir / "uv-cache"
+    try:
+        with fresh_environment(python, workdir) as env_python:
+            argv = [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python",
+                    str(env_python), "--cache-dir", str(cache),
+                    *refresh_args(w.name for w in wheels),
+                    "--only-binary", ":all:" if no_deps else ",".join(w.name for w in wheels),
+                    *(index_args(indexes[:1]) if no_deps else index_args(indexes, find_links))]
+            if no_deps:
+                argv.append("--no-deps")
+            argv += [f"{w.name}=={w.version}" for w in wheels]
+            run(argv, env=index_env(), timeout=600, credentials=True)
+            result.environment = str(env_python)
+            result.packages = prove_installed(env_python, wheels)
+            if not no_deps and all(v == "ok" for v in result.packages.values()):
+                for name, outcome in smoke(env_python, wheels, smoke_commands).items():
+                    if outcome != "ok" or name not in result.packages:
+                        result.packages[name] = outcome
+            result.ok = all(v == "ok" for v in result.packages.values())
+            if not result.ok:
+                bad = [f"{k}: {v}" for k, v in result.packages.items() if v != "ok"]
+                result.error = result.reason = bad[0]
+    except CommandError as exc:
+        result.error = install_failure(exc, [f"{w.name}=={w.version}" for w in wheels])
+        result.reason = failure_reason(exc.output)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def install_failure(exc: CommandError, wanted: Sequence[str]) -> str:
+    """One line naming the requirement uv could not install and why, not uv's command line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", exc.output)
+    lines = [ln.strip(" \t╰─▶×│|:") for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    reason = next((ln for ln in lines if ln.startswith("Because")), None) or \
+        next((ln for ln in lines if "not found" in ln or "No solution" in ln), None) or \
+        (lines[-1] if lines else f"uv exited {exc.returncode}")
+    lowered = text.lower()
+    named = [req for req in wanted if req.split("==")[0].lower() in lowered]
+    which = named[0] if named else ", ".join(wanted)
+    return f"installing {which} failed: {reason}"
+
+
+@dataclass(frozen=True)
+class PlatformResult:
+    platform: str
+    python: str
+    ok: bool
+    detail: str  # resolved pins, or why not
+
+
+def resolve_for_platform(platform: str, python_version: str, requirements: Sequence[str],
+                         indexes: Sequence[str], cache_dir: Path,
+                         find_links: Sequence[str] = (),
+                         interpreter: Path | None = None) -> PlatformResult:
+    """Resolve (never install) the release for a foreign platform and Python. `interpreter`:
+    one uv may use as it is (else uv looks through PATH for one, a second or more through
+    pyenv's shims)."""
+    ok, detail = _compile(["--python-platform", platform, "--python-version", python_version],
+                          requirements, indexes, cache_dir, find_links, interpreter)
+    return PlatformResult(platform, python_version, ok, detail)
+
+
+def resolve_universal(python_version: str, requirements: Sequence[str],
+                      indexes: Sequence[str], cache_dir: Path, find_links: Sequence[str] = (),
+                      interpreter: Path | None = None) -> tuple[bool, str]:
+    """One resolution for every platform and every Python from `python_version` on (uv's
+    universal mode forks on markers and needs a solution in each fork): when it succeeds,
+    each platform x Python resolves, and one run of uv asked the indexes instead of one per
+    pair. When it fails, only the pairs say which one cannot (the caller resolves them)."""
+    return _compile(["--universal", "--python-version", python_version], requirements, indexes,
+                    cache_dir, find_links, interpreter)
+
+
+def _compile(target: Sequence[str], requirements: Sequence[str], indexes: Sequence[str],
+             cache_dir: Path, find_links: Sequence[str], interpreter: Path | None
+             ) -> tuple[bool, str]:
+    where = ["--python", str(interpreter)] if interpreter is not None else []
+    argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header", *where,
+            "--no-annotate", *target,
+            "--cache-dir", str(cache_dir), *refresh_args(r.split("==")[0] for r in requirements),
+            *index_args(indexes, find_links)]
+    proc = run(argv, env=index_env(), check=False, input="\n".join(requirements) + "\n",
+               timeout=300, credentials=True)
+    if proc.returncode == 0:
+        pins = [line.strip() for line in proc.stdout.splitlines()
+                if line.strip() and not line.startswith("#")]
+        return True, f"{len(pins)} packages resolved"
+    return False, (failure_reason(proc.stderr) if proc.stderr.strip()
+                   else f"uv exited {proc.returncode}")
+
+
+def require_ok(results: Sequence[PythonResult]) -> None:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise InstallError(f"install-back failed on Python {failed[0].python}: {failed[0].error}")

@@ -1,0 +1,180 @@
+"""Which trains changed since their last release: what `status` shows and what `invoke bump`
+without `--train` bumps.
+
+A train's last release is its nearest tag by ancestry (`git.last_tag`); its changes are the
+commits and files since that tag under the train's own paths (its packages' directories, or an
+artifact train's files). A train whose only changed lines are requirements naming another
+train's packages changed because of that pin, and is reported so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from release import repo as git
+from release.announce.notes import train_paths
+from release.config import Config, Train, load
+from release.errors import ReleaseError
+from release.git.preflight import preflight
+from release.versions.plan import apply_and_commit, apply_plan, describe, plan_change
+
+SHOWN = 8  # commits and files listed per train in `status`
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed in one train since its last release tag."""
+
+    train: str
+    tag: str | None  # None: never released (everything is new)
+    commits: tuple[tuple[str, str], ...] = ()  # (sha, subject), newest first
+    files: tuple[str, ...] = ()
+    pins: tuple[str, ...] = ()  # the moved pins, when they are the only change
+
+    @property
+    def changed(self) -> bool:
+        return self.tag is None or bool(self.files)
+
+    @property
+    def summary(self) -> str:
+        if self.tag is None:
+            return "no release tag yet"
+        if not self.files:
+            return f"unchanged since {self.tag}"
+        if self.pins:
+            return f"changed since {self.tag} only by a moved pin: {', '.join(self.pins)}"
+        return f"changed since {self.tag}: {len(self.commits)} commit(s), {len(self.files)} file(s)"
+
+    def lines(self) -> list[str]:
+        """For `status`: the summary, then the commits and files (a few of each)."""
+        out = [f"  {self.summary}"]
+        if not self.changed or self.tag is None:
+            return out
+        out += [f"    {git.short(sha)[:7]} {subject}" for sha, subject in self.commits[:SHOWN]]
+        out += [f"    {path}" for path in self.files[:SHOWN]]
+        more = max(0, len(self.commits) - SHOWN) + max(0, len(self.files) - SHOWN)
+        if more:
+            out.append(f"    … and {more} more (git log {self.tag}..HEAD)")
+        return out
+
+
+def _pin_pattern(config: Config, train: Train) -> re.Pattern[str] | None:
+    """A requirement naming a package of another train, with a version operator."""
+    names = [p.name for t in config.trains.values() if t.name != train.name for p in t.packages]
+    if not names:
+        return None
+    spelled = "|".join("[-_.]+".join(map(re.escape, re.split(r"[-_.]+", n)))
+                       for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.-])(?:{spelled})\s*(?:\[[^\]]*\])?\s*(?:===|==|~=|>=|<=|!=)",
+                      re.IGNORECASE)
+
+
+def _moved_pins(config: Config, train: Train, tag: str, paths: Sequence[str]) -> list[str]:
+    """The requirement lines added since tag, if every changed line is such a pin; else []."""
+    pattern = _pin_pattern(config, train)
+    if pattern is None:
+        return []
+    diff = git.git(config.root, "diff", "-U0", "--no-color", tag, "HEAD", "--", *paths,
+                   what=f"git diff {tag}")
+    changed = [ln for ln in diff.splitlines()
+               if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    if not changed or not all(pattern.search(ln) for ln in changed):
+        return []
+    moved = set()
+    for ln in changed:
+        if ln.startswith("+"):
+            quoted = [q for q in re.findall(r"[\"']([^\"']+)[\"']", ln) if pattern.search(q)]
+            moved |= set(quoted) if quoted else {ln[1:].strip()}
+    return sorted(moved)
+
+
+def change_of(config: Config, train: Train) -> Change:
+    """The train's committed changes since its nearest release tag."""
+    last = git.last_tag(config.root, train.tag_format, train.name)
+    if last is None:
+        return Change(train.name, None)
+    tag = last[1]
+    paths = train_paths(train) or ["."]
+    files = git.git(config.root, "diff", "--name-only", tag, "HEAD", "--", *paths,
+                    what=f"git diff {tag}").splitlines()
+    if not files:
+        return Change(train.name, tag)
+    log = git.git(config.root, "log", "--no-merges", "--format=%H%x00%s", f"{tag}..HEAD",
+                  "--", *paths, what=f"git log {tag}..HEAD")
+    commits = tuple((sha, subject) for sha, _, subject in
+                    (ln.partition("\0") for ln in log.splitlines()))
+    return Change(train.name, tag, commits, tuple(files),
+                  tuple(_moved_pins(config, train, tag, paths)))
+
+
+def changes(config: Config) -> list[Change]:
+    """Every train's change, or [] outside a git repository with commits."""
+    if git.toplevel(config.root) is None or git.rev(config.root, "HEAD") is None:
+        return []
+    return [change_of(config, t) for t in config.trains.values()]
+
+
+# --- `invoke bump` without --train ----------------------------------------------------------
+
+def _order(config: Config, names: Sequence[str]) -> list[str]:
+    """Python trains in dependency order (pinned ones first), then artifact trains."""
+    from release.pipeline.stages import dependency_order
+
+    python = dependency_order(config, [config.train(n) for n in names
+                                       if config.train(n).kind == "python"])
+    return [t.name for t in python] + [n for n in names if config.train(n).kind != "python"]
+
+
+def _apply_chain(root: Path, names: Sequence[str], part: str | None, said: list[str]) -> None:
+    """Bump each train on the files as the previous bumps left them; all of them or none."""
+    if not names:
+        return
+    config = load(root)
+    plan = plan_change(config, config.train(names[0]), part=part)
+
+    def rest() -> None:
+        said.append(describe(plan, False))
+        _apply_chain(root, names[1:], part, said)
+    apply_plan(config, plan, then=rest)
+
+
+def bump_trains(config: Config, part: str | None, to: str | None, dry_run: bool,
+                commit: bool, every: bool) -> str:
+    """Bump the trains that changed since their last release (every train with `every`),
+    saying which and leaving the others alone."""
+    if to is not None:
+        raise ReleaseError("--to names one version: choose its train with --train "
+                           f"({', '.join(config.trains)})")
+    if every:
+        chosen, header = list(config.trains), ["bumping every train (--all)"]
+    else:
+        found = changes(config)
+        if not found:
+            raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)}) or "
+                               "--all: without git history no change can be found")
+        chosen = [c.train for c in found if c.changed]
+        header = [f"{c.train}: {c.summary}" for c in found]
+        if not chosen:
+            raise ReleaseError("no train changed since its last release tag: nothing to bump "
+                               "(--train T or --all to bump anyway)")
+        left = [c.train for c in found if not c.changed]
+        header.append(f"bumping {', '.join(chosen)}"
+                      + (f"; leaving {', '.join(left)} as they are" if left else ""))
+    names = _order(config, chosen)
+    if dry_run:
+        return "\n".join(header + [describe(plan_change(config, config.train(n), part=part),
+                                            True) for n in names])
+    said: list[str] = []
+    if commit:
+        for name in names:
+            fresh = load(config.root)
+            plan = plan_change(fresh, fresh.train(name), part=part)
+            preflight(fresh, plan.train, plan.new.text, only=plan.paths)
+            sha = apply_and_commit(fresh, plan)
+            said.append(describe(plan, False) + f"\ncommitted {git.short(sha)}")
+    else:
+        _apply_chain(config.root, names, part, said)
+    return "\n".join(header + said)

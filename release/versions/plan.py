@@ -1,0 +1,155 @@
+"""Plan a version change of one train across every file, then apply it all-or-nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from release import repo as git
+from release.config import Config, Train
+from release.errors import ReleaseError
+from release.git.preflight import preflight
+from release.lock import held
+from release.versions.agreement import problems, set_pending, train_version
+from release.versions.edits import FileEdit, LineChange, apply, line_changes
+from release.versions.pep440 import Written, bump
+from release.versions.scan import Scan, Spot, new_requirement, rewrite, scan
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a bump will change, computed before anything is written."""
+
+    train: Train
+    old: Written
+    new: Written
+    edits: tuple[FileEdit, ...]
+    tag_driven: bool = False  # the version is the tag: `invoke tag` makes the release
+
+    @property
+    def tag(self) -> str:
+        return self.train.tag(self.new.text)
+
+    @property
+    def changes(self) -> list[LineChange]:
+        return [c for e in self.edits for c in line_changes(e)]
+
+    @property
+    def paths(self) -> list[Path]:
+        return [e.path for e in self.edits]
+
+
+def _moves(spot: Spot, old: Written, new: Written) -> bool:
+    """Does this spot follow the train? Own versions and lock entries do; requirements where
+    a clause names `old` (==, ===, ~=, >=, <=); downstream pins only after a verified release."""
+    if spot.kind in ("version", "lock"):
+        return True
+    if spot.kind == "requirement":
+        return new_requirement(spot, old, new) != spot.requirement
+    return False
+
+
+def plan_change(config: Config, train: Train, new_text: str | None = None, *,
+                part: str | None = None, found: Scan | None = None) -> Plan:
+    """Plan moving `train` to `--to new_text` or by `--part part`."""
+    found = found or scan(config)
+    mine = {s.where for s in found.for_train(train.name)}
+    own = [p for p in problems(config, found) if p.where in mine]
+    if own:
+        raise ReleaseError(f"train {train.name} does not agree with itself ({own[0]}); "
+                           "fix it, or leave that file alone with exclude = "
+                           f"[\"{own[0].where.rsplit(':', 1)[0]}\"] in the train's config")
+    old = train_version(found, train)
+    new = bump(old, part=part, to=new_text)
+    by_file: dict[Path, list[Spot]] = defaultdict(list)
+    for spot in found.for_train(train.name):
+        if _moves(spot, old, new):
+            by_file[spot.path].append(spot)
+    edits = []
+    for path, spots in by_file.items():
+        text = found.texts[path]
+        new_text_of_file = rewrite(text, spots, old, new)
+        if new_text_of_file != text:
+            edits.append(FileEdit(path, text, new_text_of_file))
+    for spot in found.for_train(train.name, ("requirement",)):
+        moved = new_requirement(spot, old, new)
+        if not Requirement(moved).specifier.contains(new.version, prereleases=True):
+            raise ReleaseError(f"{spot.where}: {spot.what} would not admit {new}; widen it first")
+    return Plan(train, old, new, tuple(edits), train.name in found.tag_driven)
+
+
+def apply_plan(config: Config, plan: Plan, then: Callable[[], None] | None = None) -> None:
+    """Write the plan; if anything fails (uv lock included, and `then`, e.g. the release
+    commit, which runs last), every file is as before."""
+    apply(config.root, plan.edits, after=then)
+    if plan.tag_driven:
+        set_pending(config, plan.train, plan.new.text)
+
+
+def commit_message(config: Config, plan: Plan) -> str:
+    v = plan.new.version
+    minor = v.release[1] if len(v.release) > 1 else 0
+    return config.commit_message.format(train=plan.train.name, version=plan.new.text,
+                                        major=v.major, minor=minor)
+
+
+def apply_and_commit(config: Config, plan: Plan) -> str:
+    """Write the plan and commit exactly the files it touched (never `git add -A`: other
+    local edits stay out and untouched). A failed commit rolls the edits back."""
+    made: list[str] = []
+    message = commit_message(config, plan)
+    apply_plan(config, plan, then=lambda: made.append(
+        git.commit_paths(config.root, plan.paths, message)))
+    return made[0]
+
+
+def describe(plan: Plan, dry_run: bool) -> str:
+    """The plan as people read it: every file and line that changes, the tag to come."""
+    lines = [f"{plan.train.name}: {plan.old} -> {plan.new}  (tag {plan.tag})"]
+    for change in plan.changes:
+        lines.append(f"  {change.path}:{change.line}")
+        lines.append(f"    - {change.old.strip()}")
+        lines.append(f"    + {change.new.strip()}")
+    if plan.tag_driven:
+        lines.append(f"  the version is the git tag: `invoke tag` makes {plan.tag}")
+    count = len(plan.edits)
+    verb = "would change (dry run: nothing written)" if dry_run else "changed"
+    lines.append(f"{count} file(s) {verb}")
+    return "\n".join(lines)
+
+
+def run_bump(root: Path, train: str | None, part: str | None, to: str | None,
+             dry_run: bool, commit: bool = False, every: bool = False) -> str:
+    """`invoke bump`: plan, print, and unless dry-run apply (and with `commit`, preflight
+    for the new version, then commit exactly the planned files)."""
+    from release.config import load
+
+    config = load(root)
+    if train is None:
+        if len(config.trains) != 1:  # several: the ones that changed (or --all)
+            from release.versions.changes import bump_trains
+
+            return bump_trains(config, part, to, dry_run, commit, every)
+        train = next(iter(config.trains))
+    if dry_run:
+        return describe(plan_change(config, config.train(train), to, part=part), dry_run)
+    with held(config.root):  # planned and applied under the lock: bumps run one at a time
+        config = load(root)
+        plan = plan_change(config, config.train(train), to, part=part)
+        return _apply(config, plan, dry_run, commit)
+
+
+def _apply(config: Config, plan: Plan, dry_run: bool, commit: bool) -> str:
+    """Apply (and commit) a plan, under the repository's lock: the files must still be what
+    the plan was made from (edits.apply checks), so of two bumps one fails in one line."""
+    if commit:
+        preflight(config, plan.train, plan.new.text, only=plan.paths)
+        sha = apply_and_commit(config, plan)
+        return describe(plan, dry_run) + f"\ncommitted {git.short(sha)}: " \
+            f"{commit_message(config, plan)}"
+    apply_plan(config, plan)
+    return describe(plan, dry_run)
