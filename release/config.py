@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from release import confine
 from release.confine import PLAIN_NAME
 from release.errors import ConfigError
+from release.repo import tag_name
 
 DEFAULT_TAG_FORMAT = "{train}-v{version}"
 DEFAULT_COMMIT_MESSAGE = "chore(release): {train} {version}"
@@ -134,10 +135,6 @@ class Train:
         return self.downstream.repository if self.downstream else None
 
     def tag(self, version: str) -> str:
-        from release.versions.pep440 import (
-            tag_name,  # one rule: `v0.4.2` in the files is never `vv0.4.2`
-        )
-
         return tag_name(self.tag_format, self.name, version)
 
 

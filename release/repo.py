@@ -22,7 +22,6 @@ from packaging.version import InvalidVersion, Version
 
 from release.errors import GitError
 from release.proc import run
-from release.versions.pep440 import tag_pattern
 
 # Never rewrite the index while only looking; never wait for a password prompt.
 _ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
@@ -472,3 +471,20 @@ def tracked_files(repo: Path) -> list[Path] | None:
     if proc.returncode != 0:
         return None
     return sorted({Path(p) for p in proc.stdout.split("\0") if p})
+
+
+def tag_name(tag_format: str, train: str, version: str) -> str:
+    """The tag for a train's version, e.g. `{train}-v{version}` -> `core-v1.2.0`; a version
+    written `v0.4.2` in the files is still tagged `v0.4.2`, never `vv0.4.2`."""
+    if re.match(r"[vV]\d", version) and tag_format.partition("{version}")[0][-1:] in ("v", "V"):
+        version = version[1:]
+    return tag_format.format(train=train, version=version)
+
+
+def tag_pattern(tag_format: str, train: str) -> re.Pattern[str]:
+    """A regex matching the train's tags and capturing the version."""
+    before, _, after = tag_format.partition("{version}")
+    return re.compile(
+        "^" + re.escape(before.format(train=train)) + r"(?P<version>.+?)"
+        + re.escape(after.format(train=train)) + "$"
+    )

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from release.errors import VersionError
-from release.versions.pep440 import PARTS, bump, format_version, parse, tag_name, tag_pattern
+from release.repo import tag_name, tag_pattern
+from release.versions.pep440 import PARTS, bump, format_version, parse
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,9 @@ from release.errors import ReleaseError
 from release.lock import first_root, locked
 from release.record import DIRECTORY, Record, private_dir
 from release.record import load as load_record
+from release.repo import tag_pattern
 from release.versions.agreement import train_version
-from release.versions.pep440 import format_version, next_version, parse, tag_pattern
+from release.versions.pep440 import format_version, next_version, parse
 from release.versions.scan import scan
 
 CHANGES_DIR = "changes"

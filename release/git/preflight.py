@@ -19,8 +19,9 @@ from release.config import Config, Train, branch_allowed, load
 from release.errors import GitError, IndexServerError, ReleaseError
 from release.publish.endpoints import Endpoint, endpoint
 from release.publish.index import IndexClient
+from release.repo import tag_pattern
 from release.versions.agreement import Problem, problems, train_version
-from release.versions.pep440 import Written, bump, tag_pattern
+from release.versions.pep440 import Written, bump
 from release.versions.scan import parse_loose, scan
 
 _STATES = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied",

@@ -21,7 +21,7 @@ from release.errors import GitError, ReleaseError
 from release.git.preflight import files_at, preflight, sign_wanted
 from release.lock import config_root, locked
 from release.redaction import redact
-from release.versions.pep440 import tag_pattern
+from release.repo import tag_pattern
 
 
 @locked(config_root)

@@ -273,20 +273,3 @@ def bump(current: Written, part: str | None = None, to: str | None = None) -> Wr
     if target <= current.version:
         raise VersionError(f"new version {target} is not greater than the current {current}")
     return Written(target, current.style, format_version(target, current.style))
-
-
-def tag_name(tag_format: str, train: str, version: str) -> str:
-    """The tag for a train's version, e.g. `{train}-v{version}` -> `core-v1.2.0`; a version
-    written `v0.4.2` in the files is still tagged `v0.4.2`, never `vv0.4.2`."""
-    if re.match(r"[vV]\d", version) and tag_format.partition("{version}")[0][-1:] in ("v", "V"):
-        version = version[1:]
-    return tag_format.format(train=train, version=version)
-
-
-def tag_pattern(tag_format: str, train: str) -> re.Pattern[str]:
-    """A regex matching the train's tags and capturing the version."""
-    before, _, after = tag_format.partition("{version}")
-    return re.compile(
-        "^" + re.escape(before.format(train=train)) + r"(?P<version>.+?)"
-        + re.escape(after.format(train=train)) + "$"
-    )
