@@ -25,13 +25,19 @@ from invoke.program import Program
 from invoke.tasks import task as invoke_task
 
 from release import __version__, logs
+from release.commands.git import (
+    run_branch,
+    run_cut_beta,
+    run_final,
+    run_freeze,
+    run_preflight,
+    run_push,
+    run_tag,
+)
+from release.commands.status import render_status, run_check
+from release.commands.versions import run_bump
 from release.errors import ReleaseError, UsageError, from_os_error
-from release.git.branches import run_branch, run_cut_beta, run_final, run_freeze
-from release.git.preflight import run_preflight
-from release.git.tagging import run_push, run_tag
 from release.redaction import redact
-from release.status import render_status, run_check
-from release.versions.plan import run_bump
 
 
 def _repo(ctx: Context, repo: str | None) -> Path:

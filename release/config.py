@@ -192,6 +192,15 @@ class Config:
     downstreams: Mapping[str, Train] = field(default_factory=dict)
     checkout_of: Path | None = None  # set on the config of such a checkout: the upstream root
 
+    def pick(self, name: str | None) -> Train:
+        """The train --train names, else the only one; with several and none named, one line
+        naming them. The one train picker of every command."""
+        if name is not None:
+            return self.train(name)
+        if len(self.trains) == 1:
+            return next(iter(self.trains.values()))
+        raise ConfigError(f"choose a train with --train ({', '.join(self.trains)})")
+
     def train(self, name: str) -> Train:
         try:
             return self.trains[name]

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from release.commands.versions import run_bump
 from release.config import load
 from release.errors import ReleaseError
 from release.versions import edits
 from release.versions.agreement import problems
-from release.versions.plan import apply_plan, plan_change, run_bump
+from release.versions.plan import apply_plan, plan_change
 from tests.repos import snapshot
 from tests.test_config import write
 

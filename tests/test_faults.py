@@ -1022,9 +1022,9 @@ def _tree(repo: Path) -> dict[str, bytes]:
 
 @scenario("disk-full-bump")
 def _disk_full_bump(request: pytest.FixtureRequest) -> Seen:
+    from release.commands.versions import run_bump
     from release.errors import ReleaseError
     from release.versions import edits
-    from release.versions.plan import run_bump
 
     tmp: Path = request.getfixturevalue("tmp_path")
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
@@ -1540,8 +1540,8 @@ def _record_edited(request: pytest.FixtureRequest) -> Seen:
 
 @scenario("versions-in-text")
 def _versions_in_text(request: pytest.FixtureRequest) -> Seen:
-    from release.status import run_check
-    from release.versions.plan import run_bump
+    from release.commands.status import run_check
+    from release.commands.versions import run_bump
 
     tmp: Path = request.getfixturevalue("tmp_path")
     repo = copy_example(tmp / "repo")

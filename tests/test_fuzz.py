@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
+from release.commands.status import run_check
 from release.config import load
 from release.errors import ReleaseError, VersionError
-from release.status import run_check
 from release.versions.agreement import problems
 from release.versions.pep440 import PARTS, bump, format_version, parse
 from release.versions.plan import apply_plan, plan_change

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("release.verify",),
     ("release.announce", "release.workflows", "release.onboarding"),
     ("release.pipeline",),
-    ("release.commands", "release.status"),
+    ("release.commands",),
     ("release.cli", "release.sessions", "release.noxsessions"),
 ]
 

@@ -31,6 +31,7 @@ from release.record import DIRECTORY, Record, private_dir
 from release.record import load as load_record
 from release.repo import tag_pattern
 from release.versions.agreement import train_version
+from release.versions.changes import train_paths
 from release.versions.pep440 import format_version, next_version, parse
 from release.versions.scan import scan
 
@@ -128,19 +129,6 @@ def read_fragments(root: Path, train: str, several_trains: bool) -> list[Fragmen
     return sorted(found, key=lambda f: (list(TYPES).index(f.type), f.sort_key()))
 
 
-def train_paths(train: Train) -> list[str]:
-    """Where a train's changes happen, to keep other trains' commits out of its notes
-    (empty: the whole repository)."""
-    if train.kind == "python":
-        paths = [str(p.path) for p in train.packages]
-    else:
-        files = [o.path for o in train.occurrences] + [p.path for p in train.pins]
-        if train.version_source is not None:
-            files.append(train.version_source.path)
-        paths = sorted({str(f.parent) for f in files})
-    return [] if "." in paths else paths
-
-
 def read_commits(config: Config, train: Train, start: str | None, end: str) -> list[Commit]:
     """Subjects of the commits start..end (all up to end without start), oldest first,
     without merges and release commits."""
@@ -175,14 +163,6 @@ def previous_tags(repo: Path, train: Train, version: Version,
         nearest = git.last_tag(repo, train.tag_format, train.name, end, below=version)
         return (nearest[1] if nearest else None), rollback
     return rollback, rollback
-
-
-def default_train(config: Config, name: str | None) -> Train:
-    if name is not None:
-        return config.train(name)
-    if len(config.trains) == 1:
-        return next(iter(config.trains.values()))
-    raise NotesError(f"choose a train with --train ({', '.join(config.trains)})")
 
 
 def current_version(config: Config, train: Train) -> str:
@@ -550,7 +530,7 @@ def _end_ref(config: Config, train: Train, version: str, record: Record | None) 
 def gather(root: Path, train_name: str | None = None, version: str | None = None) -> Sources:
     """Read config, record, fragments, tags and commits for a train's version."""
     config = load(root)
-    train = default_train(config, train_name)
+    train = config.pick(train_name)
     version = version or current_version(config, train)
     try:
         parsed = Version(version)
@@ -647,7 +627,7 @@ def run_notes(root: Path, train: str | None = None, version: str | None = None,
     else:
         said = str(write_notes(root, train, version))
     sources_config = load(root)
-    chosen = default_train(sources_config, train)
+    chosen = sources_config.pick(train)
     record = load_record(sources_config.root, chosen.name,
                          version or current_version(sources_config, chosen))
     if record.path.exists() and not record.done("notes"):

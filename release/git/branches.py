@@ -20,7 +20,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from release import repo as git
-from release.config import Config, Train, load
+from release.config import Config, Train
 from release.errors import GitError, ReleaseError
 from release.git.preflight import (
     check_clean,
@@ -41,14 +41,6 @@ DRY = "dry run: nothing written"
 
 def _kind(signed: bool) -> str:
     return "signed" if signed else "annotated"
-
-
-def _train(config: Config, name: str | None) -> Train:
-    if name is not None:
-        return config.train(name)
-    if len(config.trains) != 1:
-        raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)})")
-    return next(iter(config.trains.values()))
 
 
 def _minor(version: Version) -> int:
@@ -103,7 +95,7 @@ def create_release_branch(config: Config, train_name: str | None, part: str | No
     main's files carry. With `dry_run`, every check (no fetch), then what it would create."""
     repo = config.root
     git.require_repo(repo)
-    train = _train(config, train_name)
+    train = config.pick(train_name)
     main = config.branch_model.main
     lines = [check_clean(repo)]
     main_sha = _require_branch(repo, main, "the release branch is cut from it")
@@ -155,7 +147,7 @@ def freeze(config: Config, train_name: str | None = None, dry_run: bool = False)
     move and main's commit it would make."""
     repo = config.root
     git.require_repo(repo)
-    train = _train(config, train_name)
+    train = config.pick(train_name)
     bm = config.branch_model
     lines = [check_clean(repo)]
     main_sha = _require_branch(repo, bm.main, "the freeze starts from it")
@@ -241,7 +233,7 @@ def cut_beta(config: Config, train_name: str | None = None, branch: str | None =
     (no fetch), then the branch, commits and tag it would make."""
     repo = config.root
     git.require_repo(repo)
-    train = _train(config, train_name)
+    train = config.pick(train_name)
     bm = config.branch_model
     lines = [check_clean(repo)]
     fetched: set[str] = set()
@@ -340,7 +332,7 @@ def final_release(config: Config, train_name: str | None = None, branch: str | N
     `dry_run`, every check (no fetch), then the commit and tag it would make."""
     repo = config.root
     git.require_repo(repo)
-    train = _train(config, train_name)
+    train = config.pick(train_name)
     template = config.branch_model.version_branch
     lines = [check_clean(repo)]
     branch = branch or git.current_branch(repo)
@@ -382,22 +374,3 @@ def final_release(config: Config, train_name: str | None = None, branch: str | N
         out.append(f"{branch}: moved on to {after.new}, one beta ahead")
     out.append(f"next: invoke push --branch {branch}")
     return "\n".join(out)
-
-
-def run_branch(root: Path, train: str | None, part: str | None = None,
-               to: str | None = None, dry_run: bool = False) -> str:
-    return create_release_branch(load(root), train, part, to, dry_run)
-
-
-def run_freeze(root: Path, train: str | None, dry_run: bool = False) -> str:
-    return freeze(load(root), train, dry_run)
-
-
-def run_cut_beta(root: Path, train: str | None, branch: str | None = None,
-                 sign: bool = False, dry_run: bool = False) -> str:
-    return cut_beta(load(root), train, branch, sign, dry_run)
-
-
-def run_final(root: Path, train: str | None, branch: str | None = None,
-              sign: bool = False, dry_run: bool = False) -> str:
-    return final_release(load(root), train, branch, sign, dry_run)

@@ -16,12 +16,10 @@ from packaging.version import Version
 
 from release import repo as git
 from release.config import Config, Train, branch_allowed, load
-from release.errors import GitError, IndexServerError, ReleaseError
-from release.publish.endpoints import Endpoint, endpoint
-from release.publish.index import IndexClient
+from release.errors import GitError, ReleaseError
 from release.repo import tag_pattern
 from release.versions.agreement import Problem, problems, train_version
-from release.versions.pep440 import Written, bump
+from release.versions.pep440 import Written
 from release.versions.scan import parse_loose, scan
 
 _STATES = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied",
@@ -144,69 +142,6 @@ def preflight(config: Config, train: Train | None = None, version: str | None = 
         lines.append(check_tag_free(repo, train.tag(version), remote))
         lines.append(check_newer(repo, train, version))
     return lines
-
-
-def check_available(train: Train, version: str, targets: Sequence[Endpoint],
-                    require_check: bool = False) -> list[str]:
-    """No package of the train has this version (any file, yanked too) on a target index:
-    a version is burnt once a file of it was uploaded. An index that cannot be asked is a
-    warning line (an error with `require_check`)."""
-    lines = []
-    for target in targets:
-        if not train.packages:
-            break
-        try:
-            with IndexClient(target.simple_url, target.json_api, retries=1,
-                             timeout=10) as client:
-                taken = [p.name for p in train.packages if client.has_version(p.name, version)]
-        except IndexServerError as exc:
-            if require_check:
-                raise IndexServerError(f"could not check whether {train.name} {version} is "
-                                       f"free on {target.name}: {exc} (--require-index-check)"
-                                       ) from None
-            lines.append(f"warning: could not check whether {train.name} {version} is free on "
-                         f"{target.name} ({target.where_simple}): {exc}; going on "
-                         "(--require-index-check refuses instead)")
-            continue
-        if taken:
-            raise ReleaseError(f"{taken[0]} {version} is already on {target.name} "
-                               f"({target.where_simple}): that version is burnt; release the "
-                               f"next one (invoke bump --train {train.name})")
-        lines.append(f"{train.name} {version}: none of its {len(train.packages)} package(s) "
-                     f"has that version on {target.name} ({target.where_simple})")
-    return lines
-
-
-def availability(config: Config, train: Train, version: str,
-                 require_check: bool = False) -> list[str]:
-    """check_available against the configured testpypi and pypi (TESTPYPI_*/PYPI_* override)."""
-    return check_available(train, version, [endpoint(config, "testpypi"),
-                                            endpoint(config, "pypi")], require_check)
-
-
-def _one_train(config: Config, name: str | None) -> Train | None:
-    if name is not None:
-        return config.train(name)
-    return next(iter(config.trains.values())) if len(config.trains) == 1 else None
-
-
-def run_preflight(root: Path, train: str | None, part: str | None = None,
-                  to: str | None = None, require_index_check: bool = False) -> str:
-    """`invoke preflight`: the version checked is the planned one (--part/--to) or, without
-    them, the one the files carry now (about to be tagged)."""
-    config = load(root)
-    chosen = _one_train(config, train)
-    if chosen is None:
-        if part or to:
-            raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)})")
-        lines = preflight(config)
-        lines.append("several trains: pass --train to check a version and its tag")
-    else:
-        current = train_version(scan(config, [chosen]), chosen)
-        version = bump(current, part=part, to=to).text if (part or to) else current.text
-        lines = preflight(config, chosen, version)
-        lines += availability(config, chosen, version, require_index_check)
-    return "\n".join(line if line.startswith("warning:") else f"ok: {line}" for line in lines)
 
 
 # --- tag/version agreement (the CI gate on a tag push) ----------------------------------------

@@ -15,8 +15,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from release import repo as git
-from release.announce.notes import default_train
-from release.config import Config, Train, load
+from release.config import Config, Train
 from release.errors import GitError, ReleaseError
 from release.git.preflight import files_at, preflight, sign_wanted
 from release.lock import config_root, locked
@@ -211,15 +210,3 @@ def push_release(config: Config, *, branch: str | None = None, tag: str | None =
     if not missing:
         return f"pushed {branch} to {remote} (no new release tag)"
     return f"pushed {branch} and {', '.join(missing)} to {remote} together"
-
-
-def run_tag(root: Path, train: str | None, sign: bool = False, dry_run: bool = False) -> str:
-    """`invoke tag`: tag HEAD with the train's version."""
-    config = load(root)
-    return tag_release(config, default_train(config, train), sign=sign, dry_run=dry_run)
-
-
-def run_push(root: Path, branch: str | None = None, tag: str | None = None,
-             remote: str | None = None, dry_run: bool = False) -> str:
-    """`invoke push`: the branch and the release tags it carries."""
-    return push_release(load(root), branch=branch, tag=tag, remote=remote, dry_run=dry_run)

@@ -164,7 +164,7 @@ def identity(repo: Path) -> str:
 def run_ack(root: Path, text: str, train: str | None = None, dry_run: bool = False) -> str:
     """`release-train ack TEXT`: record who confirmed a manual checkpoint, and when, in every
     release in progress that waits for it (with `dry_run`: which records it would mark)."""
-    from release.status import next_step
+    from release.pipeline.steps import next_step
 
     config = load(root)
     chosen = [config.train(train)] if train else list(config.trains.values())

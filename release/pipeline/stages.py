@@ -41,7 +41,7 @@ from release.verify.report import (
 )
 from release.versions.agreement import train_version
 from release.versions.pep440 import bump
-from release.versions.plan import Plan, apply_plan, commit_message, plan_change
+from release.versions.plan import Plan, apply_plan, commit_message, dependency_order, plan_change
 from release.versions.scan import scan
 
 Say = Callable[[str], None]
@@ -102,26 +102,6 @@ class Release:
         return all(not Version(v).is_prerelease for v in self.versions.values())
 
 
-def dependency_order(config: Config, trains: Sequence[Train]) -> list[Train]:
-    """Trains whose packages others pin exactly come first: their bump moves those pins, so
-    the pinning train's release commit (and build) already names the new versions."""
-    found = scan(config, trains)
-    owner_of_file = {p.path / "pyproject.toml": t.name for t in trains for p in t.packages}
-    needs: dict[str, set[str]] = {t.name: set() for t in trains}
-    for spot in found.spots:
-        pinning = owner_of_file.get(spot.path)
-        if spot.kind == "requirement" and "==" in spot.requirement and pinning \
-                and pinning != spot.train and spot.train in needs:
-            needs[pinning].add(spot.train)
-    ordered: list[Train] = []
-    pending = list(trains)
-    while pending:
-        ready = [t for t in pending if needs[t.name] <= {o.name for o in ordered}] or pending[:1]
-        ordered.append(ready[0])
-        pending.remove(ready[0])
-    return ordered
-
-
 def kill_point(stage: str) -> None:
     """Tests kill the pipeline at a stage boundary (a real SIGKILL, no cleanup)."""
     if os.environ.get("RELEASE_KILL_AFTER") == stage:
@@ -177,7 +157,7 @@ def plan_versions(config: Config, trains: Sequence[Train], part: str | None,
 def stage_preflight(release: Release) -> None:
     """Every check, version availability on both indexes included, runs before the record
     is written: a refusal leaves nothing behind."""
-    from release.git.preflight import check_available
+    from release.publish.availability import check_available
 
     checked: dict[str, list[str]] = {}
     if not all(release.records[t.name].done("preflight") for t in release.trains):
@@ -819,7 +799,7 @@ def fallbacks_for(release: Release, target: Endpoint) -> list[str]:
 
 def in_progress(root: Path, config: Config) -> dict[str, Record]:
     """Records of releases not finished yet, by train: a rerun resumes them."""
-    from release.status import next_step
+    from release.pipeline.steps import next_step
 
     return {r.train: r for r in all_records(root)
             if r.train in config.trains and next_step(config, r) is not None}
@@ -946,7 +926,7 @@ def describe_release(release: Release) -> str:
     """The release plan, as run_release would carry it out: trains and versions in order,
     indexes, interpreters, each stage (done before, to do, or not needed) and each bump's
     files and lines. Reads only: no check that fetches or asks an index runs."""
-    from release.status import not_needed
+    from release.pipeline.steps import not_needed
     from release.versions.plan import describe
 
     lines = ["release plan (dry run: nothing written, nothing sent)"]

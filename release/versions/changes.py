@@ -12,14 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from release import repo as git
-from release.announce.notes import train_paths
-from release.config import Config, Train, load
-from release.errors import ReleaseError
-from release.git.preflight import preflight
-from release.versions.plan import apply_and_commit, apply_plan, describe, plan_change
+from release.config import Config, Train
 
 SHOWN = 8  # commits and files listed per train in `status`
 
@@ -119,62 +114,15 @@ def changes(config: Config) -> list[Change]:
 
 # --- `invoke bump` without --train ----------------------------------------------------------
 
-def _order(config: Config, names: Sequence[str]) -> list[str]:
-    """Python trains in dependency order (pinned ones first), then artifact trains."""
-    from release.pipeline.stages import dependency_order
 
-    python = dependency_order(config, [config.train(n) for n in names
-                                       if config.train(n).kind == "python"])
-    return [t.name for t in python] + [n for n in names if config.train(n).kind != "python"]
-
-
-def _apply_chain(root: Path, names: Sequence[str], part: str | None, said: list[str]) -> None:
-    """Bump each train on the files as the previous bumps left them; all of them or none."""
-    if not names:
-        return
-    config = load(root)
-    plan = plan_change(config, config.train(names[0]), part=part)
-
-    def rest() -> None:
-        said.append(describe(plan, False))
-        _apply_chain(root, names[1:], part, said)
-    apply_plan(config, plan, then=rest)
-
-
-def bump_trains(config: Config, part: str | None, to: str | None, dry_run: bool,
-                commit: bool, every: bool) -> str:
-    """Bump the trains that changed since their last release (every train with `every`),
-    saying which and leaving the others alone."""
-    if to is not None:
-        raise ReleaseError("--to names one version: choose its train with --train "
-                           f"({', '.join(config.trains)})")
-    if every:
-        chosen, header = list(config.trains), ["bumping every train (--all)"]
+def train_paths(train: Train) -> list[str]:
+    """Where a train's changes happen, to keep other trains' commits out of its notes
+    (empty: the whole repository)."""
+    if train.kind == "python":
+        paths = [str(p.path) for p in train.packages]
     else:
-        found = changes(config)
-        if not found:
-            raise ReleaseError(f"choose a train with --train ({', '.join(config.trains)}) or "
-                               "--all: without git history no change can be found")
-        chosen = [c.train for c in found if c.changed]
-        header = [f"{c.train}: {c.summary}" for c in found]
-        if not chosen:
-            raise ReleaseError("no train changed since its last release tag: nothing to bump "
-                               "(--train T or --all to bump anyway)")
-        left = [c.train for c in found if not c.changed]
-        header.append(f"bumping {', '.join(chosen)}"
-                      + (f"; leaving {', '.join(left)} as they are" if left else ""))
-    names = _order(config, chosen)
-    if dry_run:
-        return "\n".join(header + [describe(plan_change(config, config.train(n), part=part),
-                                            True) for n in names])
-    said: list[str] = []
-    if commit:
-        for name in names:
-            fresh = load(config.root)
-            plan = plan_change(fresh, fresh.train(name), part=part)
-            preflight(fresh, plan.train, plan.new.text, only=plan.paths)
-            sha = apply_and_commit(fresh, plan)
-            said.append(describe(plan, False) + f"\ncommitted {git.short(sha)}")
-    else:
-        _apply_chain(config.root, names, part, said)
-    return "\n".join(header + said)
+        files = [o.path for o in train.occurrences] + [p.path for p in train.pins]
+        if train.version_source is not None:
+            files.append(train.version_source.path)
+        paths = sorted({str(f.parent) for f in files})
+    return [] if "." in paths else paths

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +12,6 @@ from packaging.requirements import Requirement
 from release import repo as git
 from release.config import Config, Train
 from release.errors import ReleaseError
-from release.git.preflight import preflight
-from release.lock import held
 from release.versions.agreement import problems, set_pending, train_version
 from release.versions.edits import FileEdit, LineChange, apply, line_changes
 from release.versions.pep440 import Written, bump
@@ -122,34 +120,21 @@ def describe(plan: Plan, dry_run: bool) -> str:
     return "\n".join(lines)
 
 
-def run_bump(root: Path, train: str | None, part: str | None, to: str | None,
-             dry_run: bool, commit: bool = False, every: bool = False) -> str:
-    """`invoke bump`: plan, print, and unless dry-run apply (and with `commit`, preflight
-    for the new version, then commit exactly the planned files)."""
-    from release.config import load
-
-    config = load(root)
-    if train is None:
-        if len(config.trains) != 1:  # several: the ones that changed (or --all)
-            from release.versions.changes import bump_trains
-
-            return bump_trains(config, part, to, dry_run, commit, every)
-        train = next(iter(config.trains))
-    if dry_run:
-        return describe(plan_change(config, config.train(train), to, part=part), dry_run)
-    with held(config.root):  # planned and applied under the lock: bumps run one at a time
-        config = load(root)
-        plan = plan_change(config, config.train(train), to, part=part)
-        return _apply(config, plan, dry_run, commit)
-
-
-def _apply(config: Config, plan: Plan, dry_run: bool, commit: bool) -> str:
-    """Apply (and commit) a plan, under the repository's lock: the files must still be what
-    the plan was made from (edits.apply checks), so of two bumps one fails in one line."""
-    if commit:
-        preflight(config, plan.train, plan.new.text, only=plan.paths)
-        sha = apply_and_commit(config, plan)
-        return describe(plan, dry_run) + f"\ncommitted {git.short(sha)}: " \
-            f"{commit_message(config, plan)}"
-    apply_plan(config, plan)
-    return describe(plan, dry_run)
+def dependency_order(config: Config, trains: Sequence[Train]) -> list[Train]:
+    """Trains whose packages others pin exactly come first: their bump moves those pins, so
+    the pinning train's release commit (and build) already names the new versions."""
+    found = scan(config, trains)
+    owner_of_file = {p.path / "pyproject.toml": t.name for t in trains for p in t.packages}
+    needs: dict[str, set[str]] = {t.name: set() for t in trains}
+    for spot in found.spots:
+        pinning = owner_of_file.get(spot.path)
+        if spot.kind == "requirement" and "==" in spot.requirement and pinning \
+                and pinning != spot.train and spot.train in needs:
+            needs[pinning].add(spot.train)
+    ordered: list[Train] = []
+    pending = list(trains)
+    while pending:
+        ready = [t for t in pending if needs[t.name] <= {o.name for o in ordered}] or pending[:1]
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    return ordered

@@ -6,13 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from packaging.version import Version
-
 from release import repo as git
 from release.config import Config, Train, load
 from release.errors import ReleaseError, UnmanagedLines
 from release.git.preflight import check_tag, train_of_tag
-from release.record import Record
+from release.pipeline.steps import next_step
 from release.versions.agreement import pending_version, problems, tag_version, train_version
 from release.versions.audit import audit as audit_texts
 from release.versions.audit import render_findings, render_suggestions, run_audit, tracked_texts
@@ -76,34 +74,6 @@ def render_status(root: Path, trains: Sequence[str] | None = None) -> str:
                          "see invoke check --audit")
     lines += _releases(config.root, names)
     return "\n".join(lines)
-
-
-def has_downstream(config: Config, train: str) -> bool:
-    """Does an artifact train pin this train (so its release has a downstream stage)?"""
-    return any(train in {p.train for p in t.pins} for t in config.artifacts())
-
-
-def not_needed(config: Config, record: Record) -> set[str]:
-    """Steps a release has no use for: production for a pre-release, the downstream stage
-    for a train nothing pins, the smoke for a train no smoke-tested artifact pins."""
-    skip = set()
-    if record.data.get("via-ci"):  # the tag's CI run published and verified
-        skip |= {"testpypi-upload", "testpypi-verify", "testpypi-smoke", "pypi-upload",
-                 "pypi-verify", "pypi-smoke"}
-    else:
-        skip.add("ci")
-    if Version(record.version).is_prerelease:
-        skip |= {"pypi-upload", "pypi-verify", "pypi-smoke", "downstream"}
-    if not has_downstream(config, record.train):
-        skip.add("downstream")
-    if not any(record.train in {p.train for p in t.pins} and t.downstream and t.downstream.smoke
-               for t in config.artifacts()):
-        skip |= {"testpypi-smoke", "pypi-smoke"}
-    return skip
-
-
-def next_step(config: Config, record: Record) -> str | None:
-    return record.next_step(not_needed(config, record))
 
 
 def _releases(root: Path, names: set[str] | None = None) -> list[str]:
