@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 from release import confine
 from release.confine import PLAIN_NAME
-from release.errors import ConfigError
+from release.errors import ConfigError, UsageError
 from release.repo import tag_name
 
 DEFAULT_TAG_FORMAT = "{train}-v{version}"
@@ -199,7 +199,7 @@ class Config:
             return self.train(name)
         if len(self.trains) == 1:
             return next(iter(self.trains.values()))
-        raise ConfigError(f"choose a train with --train ({', '.join(self.trains)})")
+        raise UsageError(f"choose a train with --train ({', '.join(self.trains)})")
 
     def train(self, name: str) -> Train:
         try:

@@ -230,6 +230,6 @@ def test_invoke_notes_refusals_are_one_line(history: Path) -> None:
                                   "(known: breaking, feature, fix, deprecation, doc, misc)")
     (history / "changes/23.feat.md").unlink()
     several = invoke("notes", "--repo", str(history))
-    assert several.returncode == 1
+    assert several.returncode == 2  # a usage error, as from every command
     assert "choose a train with --train (core, extensions, addon)" in several.stderr
     assert "Traceback" not in out.stderr + several.stderr
