@@ -307,7 +307,7 @@ def notes(ctx: Context, train: str | None = None, version: str | None = None,
           commit: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """Write .release/notes/<train>-<version>.md (ignored) from the record, changes/ and
     commits; with --commit, release-notes/<train>-<version>.md in its own commit."""
-    from release.announce.notes import run_notes
+    from release.commands.announce import run_notes
 
     print(run_notes(_repo(ctx, repo), train, version, commit, dry_run))
 
@@ -319,7 +319,7 @@ def notes(ctx: Context, train: str | None = None, version: str | None = None,
 def github_release(ctx: Context, train: str | None = None, version: str | None = None,
                    dry_run: bool = False, repo: str | None = None) -> None:
     """Publish the release notes as a GitHub release of the tag (token: GITHUB_TOKEN)."""
-    from release.announce.github import run_github_release
+    from release.commands.announce import run_github_release
 
     print(run_github_release(_repo(ctx, repo), train, version, dry_run))
 

@@ -7,15 +7,20 @@ configuration can lead a path that starts inside the repository to somewhere els
 Every write goes through `check` first: a path that starts inside an allowed root must still be
 inside one once every symlink is followed, or it is refused in one line. Paths outside every root
 (a `--dist` the user chose, a temporary directory) are the caller's choice and pass.
+
+Files are replaced whole (`write_atomic`: a temporary file beside the target, then one rename),
+so a kill or a full disk leaves every file either old or new, never half-written.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 from release.errors import ReleaseError
+from release.platforms import replace_file
 
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -80,3 +85,24 @@ def mkdir(path: Path) -> Path:
     check(path).mkdir(parents=True, exist_ok=True)
     check(path)  # a directory that appeared meanwhile as a symlink
     return path
+
+
+def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace path's content in one rename; refused when the path leads out of every allowed
+    root (`check`). The permission bits are `mode`, else the file's own (0o644 for a new one).
+    The temporary file is created anew (O_EXCL), so a symlink planted under a temporary name
+    is never written through; it is removed when anything fails."""
+    check(path)
+    if mode is None:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        replace_file(tmp, path)  # retried while Windows holds it open
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,4 +1,6 @@
-"""The one way release-train runs other programs: argv lists, logged, redacted."""
+"""The one way release-train runs other programs: argv lists, logged, redacted, and the one
+way a child's environment is scrubbed (`scrubbed_env`: no credential, and for a child that
+builds or installs, nothing that configures pip, uv or Python)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import shlex
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -16,6 +18,28 @@ from release.errors import ReleaseError
 from release.redaction import redact, without_credentials
 
 log = logging.getLogger("release")
+
+# What steers pip, uv or the interpreter itself (extra indexes, find-links, search paths, the
+# active environment): a child that builds or installs never inherits it, and reads no
+# configuration file in its place.
+INSTALLER_PREFIXES = ("PIP_", "UV_", "PYTHON", "VIRTUAL_ENV", "CONDA")
+INSTALLER_NAMES = ("__PYVENV_LAUNCHER__",)
+NO_CONFIG = {"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PYTHONNOUSERSITE": "1"}
+
+
+def scrubbed_env(*, isolated: bool = False, prefixes: Sequence[str] = (),
+                 names: Collection[str] = (), **values: str) -> dict[str, str]:
+    """The process environment for a child: never a credential (without_credentials), nor a
+    variable in `names` or starting with one of `prefixes`; `isolated` also takes out what
+    configures pip, uv and Python and turns their configuration files off. `values` last."""
+    drop = tuple(prefixes) + (INSTALLER_PREFIXES if isolated else ())
+    dropped = set(names) | (set(INSTALLER_NAMES) if isolated else set())
+    env = {k: v for k, v in without_credentials(os.environ).items()
+           if not k.startswith(drop) and k not in dropped}
+    if isolated:
+        env.update(NO_CONFIG)
+    env.update(values)
+    return env
 
 
 class CommandError(ReleaseError):

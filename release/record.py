@@ -10,8 +10,6 @@ Secrets are redacted before anything is written.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,7 +19,7 @@ from typing import Any
 
 from release import confine
 from release.errors import ReleaseError
-from release.platforms import merge_verification, replace_file
+from release.platforms import merge_verification
 from release.redaction import redact
 
 DIRECTORY = ".release"
@@ -172,25 +170,14 @@ class Record:
                           "updated": now()})
         self.data.setdefault("created", self.data["updated"])
         text = json.dumps(self.data, indent=2, sort_keys=False) + "\n"
-        tmp: str | None = None
         try:
             private_dir(self.root)
-            confine.check(self.path)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            replace_file(tmp, self.path)  # retried while Windows holds it open
-        except BaseException as exc:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
-            if isinstance(exc, OSError):  # a full disk, a read-only directory: say so, no trace
-                raise ReleaseError(
-                    f"cannot write the release record {self.path}: {exc.strerror or exc}; the "
-                    "record is as it was before this write: free some space (or fix the "
-                    "permissions), then run the same command again") from None
-            raise
+            confine.write_atomic(self.path, text, mode=0o600)
+        except OSError as exc:  # a full disk, a read-only directory: say so, no trace
+            raise ReleaseError(
+                f"cannot write the release record {self.path}: {exc.strerror or exc}; the "
+                "record is as it was before this write: free some space (or fix the "
+                "permissions), then run the same command again") from None
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -37,10 +37,10 @@ from packaging.version import InvalidVersion, Version
 
 from release import confine
 from release.config import Config, Train, load
+from release.confine import write_atomic
 from release.errors import ReleaseError
 from release.platforms import platform_family
 from release.record import DIRECTORY
-from release.versions.edits import write_atomic
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
 RC_WORKFLOW = "release-candidate.yml"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from release.build.frontend import Manifest, read_metadata
+from release.build.manifest import Manifest, read_metadata
 from release.config import load
 from release.errors import BuildError
 from release.versions.agreement import train_version

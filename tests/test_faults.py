@@ -32,7 +32,8 @@ from typing import Any
 import pytest
 
 from release import sessions
-from release.build.frontend import Manifest, build_trains, sha256_of
+from release.build.frontend import build_trains
+from release.build.manifest import Manifest, sha256_of
 from release.config import load
 from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.publish.index import IndexClient

@@ -135,7 +135,7 @@ def test_wait_sees_files_that_appear_late_and_fails_clearly_past_the_deadline(
         twine_upload: Upload) -> None:
     files = dists(built["ours"])
     upload(twine_upload, local_index, *files)
-    from release.build.frontend import sha256_of
+    from release.build.manifest import sha256_of
     from release.verify.installs import Wheel as W  # noqa: N814
 
     expected = []

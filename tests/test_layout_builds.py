@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from release.build.frontend import Manifest
+from release.build.manifest import Manifest
 from tests.layouts import (
     FLIT,
     HATCH_PATTERN,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from release.announce.notes import Commit, Fragment, NotesError, read_fragments, render
+from release.announce.notes import read_fragments
+from release.announce.render import Commit, Fragment, NotesError, render
 from release.config import load
 from release.errors import ReleaseError
 from release.record import Record

@@ -21,7 +21,7 @@ import pytest
 
 from release import record as record_module
 from release.build.distdiff import explain, fix_for
-from release.build.frontend import Artifact, Manifest
+from release.build.manifest import Artifact, Manifest
 from release.errors import BuildError
 from release.pipeline import rehearsal
 from release.pipeline.localindex import LocalDevpi

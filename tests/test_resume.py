@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from release.build.frontend import default_cache_dir
+from release.build.environments import default_cache_dir
 from release.pipeline.localindex import LocalDevpi
 from tests.repos import BIN, EXAMPLE, ROOT, env
 from tests.test_faults import FAST, _scratch, rehearse_argv

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from release.build.frontend import Manifest, build_trains, sha256_of
+from release.build.frontend import build_trains
+from release.build.manifest import Manifest, sha256_of
 from release.config import load
 from release.errors import BuildError, UploadError
 from release.pipeline.localindex import LocalDevpi, LocalIndex

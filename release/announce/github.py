@@ -19,12 +19,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from packaging.version import Version
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from release import repo as git
-from release.announce.notes import gather, notes_path, render_sources, today, write_notes
 from release.errors import ReleaseError
 from release.publish.endpoints import require_secure
 from release.redaction import redact, register
@@ -48,7 +46,6 @@ class Published:
     upload_url: str = ""  # where a release's assets go (uploads.github.com)
 
 
-
 @contextmanager
 def _answers(api: str) -> Iterator[None]:
     """A connection failure or an answer that is not JSON, as one line naming the API."""
@@ -60,6 +57,7 @@ def _answers(api: str) -> Iterator[None]:
     except ValueError:
         raise GitHubError(f"the GitHub API at {api} answered something that is not "
                           "JSON") from None
+
 
 def token(environ: Mapping[str, str] | None = None) -> str:
     """The API token, from the environment only."""
@@ -326,40 +324,3 @@ class Actions:
         if response.status_code != 201:
             raise _fail(f"uploading {path.name} to the release", response, self.slug)
         return True
-
-
-def run_github_release(root: Path, train: str | None = None,
-                       version: str | None = None, dry_run: bool = False) -> str:
-    """`invoke github-release`: publish the release notes (.release/notes/ or the committed
-    release-notes/; an existing file is used as it is, so hand edits survive; a missing one is
-    written, into the ignored .release/notes/, only once GitHub has the release). With
-    `dry_run`, the request it would send (no token needed, none shown), nothing sent."""
-    secret = "" if dry_run else token()
-    sources = gather(root, train, version)
-    config, chosen = sources.config, sources.train
-    owner, name = repository(config.root)
-    path = next((p for p in (notes_path(config.root, chosen.name, sources.version),
-                             notes_path(config.root, chosen.name, sources.version,
-                                        committed=True)) if p.exists()), None)
-    lines = []
-    # Nothing is written before the release exists on GitHub: a refusal leaves no file.
-    body = path.read_text(encoding="utf-8") if path else render_sources(sources, today())
-    tag = chosen.tag(sources.version)
-    api = api_base()
-    if dry_run:
-        return redact(describe_request(api, owner, name, tag=tag, body=body, path=path,
-                                       title=f"{chosen.name} {sources.version}",
-                                       prerelease=Version(sources.version).is_prerelease))
-    result = publish(api, owner, name, secret, tag=tag,
-                     title=f"{chosen.name} {sources.version}", body=body,
-                     prerelease=Version(sources.version).is_prerelease)
-    if result.created:
-        kind = "pre-release" if Version(sources.version).is_prerelease else "release"
-        lines.append(f"published GitHub {kind} {tag} of {owner}/{name}: {result.url}")
-    else:
-        where = f": {result.url}" if result.url else ""
-        lines.append(f"GitHub release {tag} of {owner}/{name} already exists{where}; nothing "
-                     "changed (edit it on GitHub to change its notes)")
-    if path is None and result.created:  # the notes GitHub now shows, kept in .release/
-        lines.append(f"wrote {write_notes(config.root, chosen.name, sources.version)}")
-    return redact("\n".join(lines))

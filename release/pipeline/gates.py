@@ -11,7 +11,6 @@ who acknowledged them, and when.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import time
@@ -21,11 +20,11 @@ from typing import Any
 
 from release import repo as git
 from release.config import Argv, Config, Gates, Train, load
+from release.confine import write_atomic
 from release.errors import ReleaseError
-from release.proc import run
+from release.proc import run, scrubbed_env
 from release.record import Record, all_records, now, private_dir
 from release.redaction import redact
-from release.versions.edits import write_atomic
 
 LOGS = "logs"  # under .release/
 Say = Callable[[str], None]
@@ -49,7 +48,7 @@ def gate_env(config: Config) -> dict[str, str]:
     has no business with upload tokens, and its log must never show one)."""
     tokens = {ix.token_env for ix in config.indexes.values()} | {"GITHUB_TOKEN", "GH_TOKEN"}
     tokens |= {f"{n.upper().replace('-', '_')}_TOKEN" for n in config.indexes}
-    return {k: v for k, v in os.environ.items() if k not in tokens}
+    return scrubbed_env(names=tokens)
 
 
 def _slug(argv: Argv) -> str:

@@ -30,8 +30,8 @@ from packaging.utils import canonicalize_name
 
 from release.errors import IndexServerError, ReleaseError
 from release.platforms import executable_name
-from release.proc import run
-from release.redaction import redact, register, without_credentials
+from release.proc import run, scrubbed_env
+from release.redaction import redact, register
 
 log = logging.getLogger("release")
 
@@ -443,8 +443,7 @@ def _bin(name: str) -> Path:
 
 def _server_env() -> dict[str, str]:
     """Our environment minus devpi-server's own settings (DEVPISERVER_*), which would leak in."""
-    return {k: v for k, v in without_credentials(os.environ).items()
-            if not k.startswith("DEVPISERVER_") and k != "DEVPI_SERVERDIR"}
+    return scrubbed_env(prefixes=("DEVPISERVER_",), names=("DEVPI_SERVERDIR",))
 
 
 def _free_port() -> int:

@@ -23,16 +23,9 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from release.build.distdiff import explain
-from release.build.frontend import (
-    Artifact,
-    Manifest,
-    Progress,
-    build_trains,
-    manifest_dir,
-    mismatch,
-    sha256_of,
-    train_versions_at,
-)
+from release.build.frontend import build_trains, train_versions_at
+from release.build.jobs import Progress
+from release.build.manifest import Artifact, Manifest, manifest_dir, mismatch, sha256_of
 from release.config import Config, Train
 from release.errors import BuildError
 from release.lock import config_root, locked

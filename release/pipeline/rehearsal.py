@@ -23,6 +23,7 @@ from pathlib import Path
 
 from release import repo as git
 from release.config import load
+from release.confine import write_atomic
 from release.errors import ReleaseError, os_reason
 from release.lock import held
 from release.pipeline.localindex import LocalDevpi, LocalIndex, new_password
@@ -73,15 +74,7 @@ class Workspace:
         """Atomically (a kill never leaves half a file), readable by us alone: it holds the
         local indexes' throwaway passwords."""
         state = {**self.state(), **values}
-        fd, tmp = tempfile.mkstemp(prefix=".state.", dir=self.path)  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(json.dumps(state))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.state_file)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_atomic(self.state_file, json.dumps(state), mode=0o600)
 
     def reset(self) -> None:
         """Empty the workspace (its lock file stays: we hold it), after ending a devpi-server

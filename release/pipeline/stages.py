@@ -19,7 +19,8 @@ from typing import Any
 from packaging.version import Version
 
 from release import repo as git
-from release.build.frontend import Manifest, build_trains, manifest_dir, mismatch
+from release.build.frontend import build_trains
+from release.build.manifest import Manifest, manifest_dir, mismatch
 from release.config import Config, Train, load
 from release.errors import ReleaseError
 from release.git.preflight import preflight

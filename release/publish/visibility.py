@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from release.build.frontend import mismatch
+from release.build.manifest import mismatch
 from release.errors import IndexServerError, InstallError
 from release.publish.index import IndexClient
 

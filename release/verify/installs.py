@@ -11,11 +11,8 @@ file from another index, a locally built sdist or a tampered upload cannot pass.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
-import os
 import re
 import tempfile
 import time
@@ -23,13 +20,12 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.parser import Parser
+from importlib.metadata import PathDistribution
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from release.errors import InstallError
 from release.platforms import (
     failure_reason,
     host_platform,
@@ -37,8 +33,8 @@ from release.platforms import (
     script_name,
     venv_python,
 )
-from release.proc import CommandError, run
-from release.redaction import SECRET_VARIABLES, public_url, register
+from release.proc import CommandError, run, scrubbed_env
+from release.redaction import public_url, register
 from release.verify.interpreters import Interpreter
 from release.versions.lockfiles import uv_binary
 
@@ -61,26 +57,16 @@ class Wheel:
 
     @classmethod
     def read(cls, path: Path) -> Wheel:
+        """Its RECORD, Requires-Dist and console scripts, as importlib.metadata reads them
+        from the archive itself (nothing unpacked, nothing installed)."""
         name, version, _, _ = parse_wheel_filename(path.name)
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            record_name = next(n for n in names if n.endswith(".dist-info/RECORD"))
-            rows = csv.reader(io.StringIO(archive.read(record_name).decode()))
-            record = {row[0]: row[1] for row in rows if row and row[1]}
-            metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
-            requires = Parser().parsestr(archive.read(metadata).decode()).get_all(
-                "Requires-Dist") or []
-            entry_points = next((n for n in names if n.endswith(".dist-info/entry_points.txt")),
-                                None)
-            scripts: list[str] = []
-            if entry_points:
-                section = ""
-                for line in archive.read(entry_points).decode().splitlines():
-                    line = line.strip()
-                    if line.startswith("["):
-                        section = line
-                    elif section == "[console_scripts]" and "=" in line:
-                        scripts.append(line.split("=", 1)[0].strip())
+            info = next(n for n in archive.namelist() if n.endswith(".dist-info/RECORD"))
+            dist = PathDistribution(zipfile.Path(archive, info.removesuffix("RECORD")))
+            record = {str(f): f"{f.hash.mode}={f.hash.value}" for f in dist.files or ()
+                      if f.hash is not None}
+            requires = dist.requires or []
+            scripts = [ep.name for ep in dist.entry_points.select(group="console_scripts")]
         top = sorted({n.split("/", 1)[0].removesuffix(".py") for n in record
                       if "/" in n and n.split("/", 1)[0].isidentifier()
                       or n.endswith(".py") and "/" not in n})
@@ -105,15 +91,10 @@ class PythonResult:
 
 
 def clean_env() -> dict[str, str]:
-    """The environment for uv and pip: no user configuration can leak in."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "UV_", "PYTHON", "VIRTUAL_ENV", "CONDA"))
-           and k not in SECRET_VARIABLES}  # the code under test never sees a credential
-    env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PIP_NO_INPUT": "1",
-                "PYTHONNOUSERSITE": "1",
-                # Interpreters come from pythons.find, never from a download.
-                "UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON_PREFERENCE": "only-system"})
-    return env
+    """The environment for uv, pip and the code under test: scrubbed (proc.scrubbed_env), never
+    asking for input, and finding interpreters only where `interpreters.find` looks."""
+    return scrubbed_env(isolated=True, PIP_NO_INPUT="1", UV_PYTHON_DOWNLOADS="never",
+                        UV_PYTHON_PREFERENCE="only-system")
 
 
 def index_args(indexes: Sequence[str], find_links: Sequence[str] = ()) -> list[str]:
@@ -164,7 +145,7 @@ def shared_cache() -> Path:
     third-party dependencies are downloaded once, not once per Python and run. Safe to share:
     uv locks it, keys files by index URL and hash, our own names are asked for again, and
     install-back proves every installed file of ours against the built wheel anyway."""
-    from release.build.frontend import default_cache_dir
+    from release.build.environments import default_cache_dir
 
     return default_cache_dir() / "uv"
 
@@ -190,9 +171,7 @@ out = {"purelib": sysconfig.get_paths()["purelib"], "scripts": sysconfig.get_pat
 for name in sys.argv[1:]:
     try:
         dist = md.distribution(name)
-        out["dists"][name] = {"version": dist.version,
-                              "info": str(dist._path),  # noqa: the .dist-info directory
-                              "requires": dist.requires or []}
+        out["dists"][name] = {"version": dist.version, "requires": dist.requires or []}
     except md.PackageNotFoundError:
         out["dists"][name] = None
 print(json.dumps(out))
@@ -219,12 +198,6 @@ def prove_installed(python: Path, wheels: Sequence[Wheel]) -> dict[str, str]:
         if dist["version"] != wheel.version:
             result[wheel.name] = f"installed {dist['version']}, expected {wheel.version}"
             continue
-        info = Path(dist["info"])
-        installed = {}
-        record_path = info / "RECORD"
-        for row in csv.reader(io.StringIO(record_path.read_text(encoding="utf-8"))):
-            if row:
-                installed[row[0]] = row
         wrong = []
         for rel, digest in wheel.record.items():
             parts = record_path_parts(rel)
@@ -418,8 +391,3 @@ def _compile(target: Sequence[str], requirements: Sequence[str], indexes: Sequen
     return False, (failure_reason(proc.stderr) if proc.stderr.strip()
                    else f"uv exited {proc.returncode}")
 
-
-def require_ok(results: Sequence[PythonResult]) -> None:
-    failed = [r for r in results if not r.ok]
-    if failed:
-        raise InstallError(f"install-back failed on Python {failed[0].python}: {failed[0].error}")

@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from release.build.frontend import Manifest
+from release.build.manifest import Manifest
 from release.errors import InstallError
 from release.platforms import INSTALLED, host_platform, platform_table, render_table
 from release.proc import run
@@ -165,29 +165,34 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
 
         # Every Python's environment made and filled at once, the foreign platforms resolved
         # beside them: each is a uv process mostly waiting on an index, on one shared cache.
-        # The platforms first in one universal resolution (one round of requests to the
-        # indexes, not one per pair); only if it fails, each pair, to say which cannot.
-        oldest = min((python for _, python in jobs), key=lambda p: Version(p.wanted),
-                     default=None)
         with ThreadPoolExecutor(max_workers=workers(len(pythons) + 1)) as pool:
             installs = [pool.submit(back, python) for python in pythons]
-            universal = None if oldest is None else pool.submit(
-                resolve_universal, oldest.wanted, requirements, indexes, cache, find_links,
-                oldest.path)
-            if universal is not None and (done := universal.result())[0]:
-                report.platforms = [PlatformResult(platform, python.wanted, True,
-                                                   f"{done[1]} (universal)")
-                                    for platform, python in jobs]
-            else:
-                resolutions = [pool.submit(resolve_for_platform, platform, python.wanted,
-                                           requirements, indexes, cache, find_links,
-                                           python.path)
-                               for platform, python in jobs]
-                report.platforms = [future.result() for future in resolutions]
+            report.platforms = _resolve_platforms(pool, jobs, requirements, indexes, cache,
+                                                  find_links)
             report.pythons = [future.result() for future in installs]
         if report.pythons and all(r.ok for r in report.pythons):
             report.pin_problems = pin_problems(Path(report.pythons[0].environment), wheels)
     return report
+
+
+def _resolve_platforms(pool: ThreadPoolExecutor, jobs: Sequence[tuple[str, Interpreter]],
+                       requirements: Sequence[str], indexes: Sequence[str], cache: Path,
+                       find_links: Sequence[str]) -> list[PlatformResult]:
+    """Each foreign platform x Python, resolved without installing: first all of them in one
+    universal resolution (one round of requests to the indexes, not one per pair); only if it
+    fails, each pair, to say which cannot."""
+    oldest = min((python for _, python in jobs), key=lambda p: Version(p.wanted),
+                 default=None)
+    universal = None if oldest is None else pool.submit(
+        resolve_universal, oldest.wanted, requirements, indexes, cache, find_links,
+        oldest.path)
+    if universal is not None and (done := universal.result())[0]:
+        return [PlatformResult(platform, python.wanted, True, f"{done[1]} (universal)")
+                for platform, python in jobs]
+    resolutions = [pool.submit(resolve_for_platform, platform, python.wanted, requirements,
+                               indexes, cache, find_links, python.path)
+                   for platform, python in jobs]
+    return [future.result() for future in resolutions]
 
 
 def require(report: Report) -> None:

@@ -13,7 +13,6 @@ checkout with credentials taken out of its environment.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import time
@@ -24,12 +23,11 @@ from typing import Any
 
 from release.config import Config, Train, smoke_spec
 from release.errors import ReleaseError
-from release.proc import run
+from release.proc import run, scrubbed_env
 from release.record import private_dir
 from release.redaction import redact
 
 Say = Callable[[str], None]
-SECRET_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -64,9 +62,9 @@ def planned(config: Config, versions: dict[str, str]) -> list[Smoke]:
 
 
 def _environment(config: Config) -> dict[str, str]:
-    """The caller's environment without the credentials release-train holds."""
-    hidden = {*SECRET_VARIABLES, *(i.token_env for i in config.indexes.values())}
-    return {k: v for k, v in os.environ.items() if k not in hidden}
+    """The caller's environment without the credentials release-train holds: those of
+    scrubbed_env and the indexes' tokens, whatever their variables are called."""
+    return scrubbed_env(names={i.token_env for i in config.indexes.values()})
 
 
 def run_smoke(config: Config, smoke: Smoke, index_name: str, index_url: str,

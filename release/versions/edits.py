@@ -7,15 +7,12 @@ restores every file already replaced.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from release import confine
+from release.confine import write_atomic
 from release.errors import ReleaseError
-from release.platforms import replace_file
 
 
 @dataclass(frozen=True)
@@ -55,25 +52,6 @@ def line_changes(edit: FileEdit) -> list[LineChange]:
     return [LineChange(edit.path, head + k + 1, olds[k] if k < len(olds) else "",
                        news[k] if k < len(news) else "")
             for k in range(max(len(olds), len(news)))]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace path's content in one rename, keeping its permission bits; refused when the
-    path leads out of the repository (confine.check). The temporary file is created anew
-    (O_EXCL), so a symlink planted under a temporary name is never written through."""
-    confine.check(path)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        replace_file(tmp, path)  # retried while Windows holds it open
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def apply(root: Path, edits: Sequence[FileEdit], after: Callable[[], None] | None = None,
