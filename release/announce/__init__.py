@@ -1,2 +1,3 @@
-"""Telling people: release notes from change fragments, commits and the record (`notes`) and
-the GitHub release of a tag (`github`)."""
+"""Telling people: release notes gathered from change fragments, commits and the record
+(`notes`), rendered as Markdown by a pure function (`render`), and the GitHub release of a tag
+(`github`)."""

@@ -167,6 +167,9 @@ def build_one(pkg: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Whole or not at all: the parent polls for the file while we run. Not confine's
+    write_atomic: this script runs in a build environment where release-train cannot be
+    imported (stdlib only), and writes only into the parent's private scratch directory."""
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
