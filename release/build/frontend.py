@@ -30,9 +30,8 @@ from release.build.distdiff import explain, fix_for
 from release.build.environments import build_env, default_cache_dir
 from release.build.jobs import BuildRun, Job, Outcome, Progress, build_jobs, plan_jobs
 from release.build.manifest import Artifact, manifest_dir, read_metadata, sha256_of
-# publish/uploads.py still imports these two from here:
-from release.build.manifest import Manifest as Manifest
-from release.build.manifest import mismatch as mismatch
+from release.build.manifest import Manifest as Manifest  # publish/uploads.py imports it here
+from release.build.manifest import mismatch as mismatch  # publish/uploads.py imports it here
 from release.config import Config, Train
 from release.errors import BuildError
 from release.proc import run
