@@ -342,3 +342,14 @@ def test_in_tree_backend_gets_what_it_asks_for(tmp_path: Path, cache: Path) -> N
                                                         "rt_solo-2.0.0-py3-none-any.whl"]
     for artifact in manifest.artifacts:
         assert {"iniconfig", "tomli-w"} <= {r.split("==")[0] for r in artifact.build_requires}
+
+
+def test_no_source_of_release_train_is_ignored_by_git() -> None:
+    """hatchling leaves out of the wheel and sdist whatever .gitignore matches: a pattern that
+    catches a subpackage (`build/` once hid release/build/) ships a release-train without it."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    sources = [str(p.relative_to(ROOT)) for p in (ROOT / "release").rglob("*.py")]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=ROOT,
+                             input="\n".join(sources), capture_output=True, text=True)
+    assert ignored.stdout.split() == [], ignored.stdout
