@@ -1321,7 +1321,7 @@ def _package(where: Path, name: str) -> Path:
 
 @scenario("submodule")
 def _submodule(request: pytest.FixtureRequest) -> Seen:
-    from release.repo import clean_worktree
+    from release.worktrees import clean_worktree
 
     tmp: Path = request.getfixturevalue("tmp_path")
     capsys: pytest.CaptureFixture[str] = request.getfixturevalue("capsys")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from release import repo as git
+from release import worktrees
 from release.errors import GitError
 from tests.repos import env, init_repo, invoke, snapshot
 from tests.test_config import write
@@ -168,7 +169,7 @@ def test_clean_worktree_is_a_detached_checkout_removed_afterwards(tmp_path: Path
     commit_file(work, "notes.txt", "later\n")
     (work / "notes.txt").write_text("dirty, and not in any checkout\n")
     before = snapshot(work)
-    with git.clean_worktree(work, "core-v1.0.0") as tree:
+    with worktrees.clean_worktree(work, "core-v1.0.0") as tree:
         assert (tree / "notes.txt").read_text() == "unrelated notes\n"
         assert sh(tree, "rev-parse", "HEAD") == first
         assert git.current_branch(tree) is None  # detached
@@ -182,23 +183,23 @@ def test_clean_worktree_is_a_detached_checkout_removed_afterwards(tmp_path: Path
 def test_clean_worktree_is_removed_even_on_error(tmp_path: Path) -> None:
     work, _ = make_repo(tmp_path)
     before = snapshot(work)
-    with pytest.raises(RuntimeError), git.clean_worktree(work, "HEAD") as tree:
+    with pytest.raises(RuntimeError), worktrees.clean_worktree(work, "HEAD") as tree:
         kept = tree
         raise RuntimeError("build failed")
     assert not kept.exists()
     assert len(sh(work, "worktree", "list").splitlines()) == 1
     assert snapshot(work) == before
     with pytest.raises(GitError, match="not a commit or tag"), \
-            git.clean_worktree(work, "no-such-tag"):
+            worktrees.clean_worktree(work, "no-such-tag"):
         pass
 
 
 def test_branch_checkout_uses_the_checkout_or_a_temporary_worktree(tmp_path: Path) -> None:
     work, _ = make_repo(tmp_path)
     sh(work, "branch", "rc")
-    with git.branch_checkout(work, "main") as here:
+    with worktrees.branch_checkout(work, "main") as here:
         assert here == work
-    with git.branch_checkout(work, "rc") as there:
+    with worktrees.branch_checkout(work, "rc") as there:
         assert there != work and git.current_branch(there) == "rc"
         kept = there
     assert not kept.exists()

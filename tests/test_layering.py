@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "release"
 LAYERS: list[tuple[str, ...]] = [
     ("release", "release.errors", "release.redaction", "release.proc", "release.confine",
      "release.logs", "release.platforms", "release.lock", "release.config", "release.repo",
-     "release.record"),
+     "release.worktrees", "release.record"),
     ("release.versions",),
     ("release.git",),
     ("release.build",),

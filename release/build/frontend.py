@@ -35,7 +35,8 @@ from release.build.manifest import mismatch as mismatch  # publish/uploads.py im
 from release.config import Config, Train
 from release.errors import BuildError
 from release.proc import run
-from release.repo import clean_worktree, git, require_repo, rev
+from release.repo import git, require_repo, rev
+from release.worktrees import clean_worktree
 
 # --- checking what was built -------------------------------------------------------------------
 

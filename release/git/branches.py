@@ -35,6 +35,7 @@ from release.versions.agreement import Problem, problems, train_version
 from release.versions.pep440 import Written, bump
 from release.versions.plan import Plan, apply_and_commit, commit_message, describe, plan_change
 from release.versions.scan import scan
+from release.worktrees import branch_checkout, clean_worktree
 
 DRY = "dry run: nothing written"
 
@@ -131,7 +132,7 @@ def _reset_branch(repo: Path, branch: str, sha: str | None) -> None:
         return
     if git.rev(repo, f"refs/heads/{branch}") == sha:
         return
-    with git.branch_checkout(repo, branch) as tree:
+    with branch_checkout(repo, branch) as tree:
         git.git(tree, "reset", "--quiet", "--keep", sha, what=f"restoring {branch}")
 
 
@@ -156,7 +157,7 @@ def freeze(config: Config, train_name: str | None = None, dry_run: bool = False)
     lines.append(check_upstream(repo, bm.main, fetched, fetch=not dry_run))
     if rc_old is not None:
         lines.append(check_upstream(repo, bm.rc, fetched, fetch=not dry_run))
-    with git.branch_checkout(repo, bm.main) as main_tree:
+    with branch_checkout(repo, bm.main) as main_tree:
         here = config_in(config, main_tree)
         found = scan(here)
         current = train_version(found, here.train(train.name))
@@ -203,7 +204,7 @@ def _merge_into(repo: Path, branch: str, commit: str, message: str,
     fast = before is not None and git.is_ancestor(repo, before, commit)
     if dry_run:
         return f"fast-forward {branch}" if fast else f"merge {commit[:12]} into {branch}"
-    with git.branch_checkout(repo, branch) as tree:
+    with branch_checkout(repo, branch) as tree:
         proc = git.run_git(tree, "merge", "--quiet", "--no-edit", "-m", message, commit)
         if proc.returncode != 0:
             git.run_git(tree, "merge", "--abort")
@@ -266,7 +267,7 @@ def _first_beta(config: Config, train: Train, branch: str, start: str, first: st
     signed = sign_wanted(repo, sign)
     out = [f"ok: {line}" for line in lines]
     if dry_run:
-        with git.clean_worktree(repo, start) as tree:
+        with clean_worktree(repo, start) as tree:
             here = config_in(config, tree)
             plan = plan_change(here, here.train(train.name), first)
             return [*out, f"would create {branch} from {config.branch_model.rc} "
@@ -276,7 +277,7 @@ def _first_beta(config: Config, train: Train, branch: str, start: str, first: st
     git.git(repo, "branch", "--no-track", branch, start, what="git branch")
     tagged = False
     try:
-        with git.branch_checkout(repo, branch) as tree:
+        with branch_checkout(repo, branch) as tree:
             here = config_in(config, tree)
             plan = plan_change(here, here.train(train.name), first)
             sha = apply_and_commit(here, plan)
@@ -298,7 +299,7 @@ def _next_beta(config: Config, train: Train, branch: str, sign: bool, lines: lis
                fetched: set[str], dry_run: bool = False) -> list[str]:
     repo = config.root
     lines.append(check_upstream(repo, branch, fetched, fetch=not dry_run))
-    with git.branch_checkout(repo, branch) as tree:
+    with branch_checkout(repo, branch) as tree:
         here = config_in(config, tree)
         found = scan(here)
         current = train_version(found, here.train(train.name))
@@ -343,7 +344,7 @@ def final_release(config: Config, train_name: str | None = None, branch: str | N
                        "--branch")
     old = _require_branch(repo, branch, "check the name (git branch)")
     lines.append(check_upstream(repo, branch, fetch=not dry_run))
-    with git.branch_checkout(repo, branch) as tree:
+    with branch_checkout(repo, branch) as tree:
         here = config_in(config, tree)
         found = scan(here)
         current = train_version(found, here.train(train.name))

@@ -21,6 +21,7 @@ from release.repo import tag_pattern
 from release.versions.agreement import Problem, problems, train_version
 from release.versions.pep440 import Written
 from release.versions.scan import parse_loose, scan
+from release.worktrees import clean_worktree
 
 _STATES = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied",
            "T": "type changed", "U": "conflicted", "?": "untracked"}
@@ -206,7 +207,7 @@ def config_in(config: Config, tree: Path) -> Config:
 def files_at(config: Config, ref: str, train: Train) -> tuple[Written, list[Problem]]:
     """The train's version in the files of ref (a clean checkout), and every disagreement
     among them: what a tag on ref would claim."""
-    with git.clean_worktree(config.root, ref) as tree:
+    with clean_worktree(config.root, ref) as tree:
         there = config_in(config, tree)
         found = scan(there)
         return train_version(found, there.train(train.name)), problems(there, found)

@@ -25,6 +25,7 @@ from release.errors import ReleaseError
 from release.proc import run, scrubbed_env
 from release.record import Record, all_records, now, private_dir
 from release.redaction import redact
+from release.worktrees import clean_worktree
 
 LOGS = "logs"  # under .release/
 Say = Callable[[str], None]
@@ -131,7 +132,7 @@ def run_gates(config: Config, gates: Gates, commit: str, done: Iterable[str] = (
     results: list[Result] = []
     if not todo:
         return results
-    with git.clean_worktree(config.root, commit) as worktree:
+    with clean_worktree(config.root, commit) as worktree:
         tree = worktree / _inside(config)
         results += prepare(config, gates, tree, commit, say, label="gates-before-build")
         if not all(r["ok"] for r in results):
