@@ -4,6 +4,7 @@ applied on the files the previous one left (all of them or none), then committed
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from release import repo as git
@@ -16,6 +17,7 @@ from release.versions.plan import (
     Plan,
     apply_and_commit,
     apply_plan,
+    applying,
     commit_message,
     dependency_order,
     describe,
@@ -59,17 +61,17 @@ def _order(config: Config, names: Sequence[str]) -> list[str]:
     return [t.name for t in python] + [n for n in names if config.train(n).kind != "python"]
 
 
-def _apply_chain(root: Path, names: Sequence[str], part: str | None, said: list[str]) -> None:
-    """Bump each train on the files as the previous bumps left them; all of them or none."""
-    if not names:
-        return
-    config = load(root)
-    plan = plan_change(config, config.train(names[0]), part=part)
-
-    def rest() -> None:
-        said.append(describe(plan, False))
-        _apply_chain(root, names[1:], part, said)
-    apply_plan(config, plan, then=rest)
+def _apply_chain(root: Path, names: Sequence[str], part: str | None) -> list[str]:
+    """Bump each train on the files as the previous bumps left them, all of them or none
+    (each plan's transaction holds the next ones); what each bump did."""
+    said: list[str] = []
+    with ExitStack() as every:
+        for name in names:
+            config = load(root)
+            plan = plan_change(config, config.train(name), part=part)
+            every.enter_context(applying(config, plan))
+            said.append(describe(plan, False))
+    return said
 
 
 def bump_trains(config: Config, part: str | None, to: str | None, dry_run: bool,
@@ -98,14 +100,13 @@ def bump_trains(config: Config, part: str | None, to: str | None, dry_run: bool,
     if dry_run:
         return "\n".join(header + [describe(plan_change(config, config.train(n), part=part),
                                             True) for n in names])
+    if not commit:
+        return "\n".join(header + _apply_chain(config.root, names, part))
     said: list[str] = []
-    if commit:
-        for name in names:
-            fresh = load(config.root)
-            plan = plan_change(fresh, fresh.train(name), part=part)
-            preflight(fresh, plan.train, plan.new.text, only=plan.paths)
-            sha = apply_and_commit(fresh, plan)
-            said.append(describe(plan, False) + f"\ncommitted {git.short(sha)}")
-    else:
-        _apply_chain(config.root, names, part, said)
+    for name in names:
+        fresh = load(config.root)
+        plan = plan_change(fresh, fresh.train(name), part=part)
+        preflight(fresh, plan.train, plan.new.text, only=plan.paths)
+        sha = apply_and_commit(fresh, plan)
+        said.append(describe(plan, False) + f"\ncommitted {git.short(sha)}")
     return "\n".join(header + said)

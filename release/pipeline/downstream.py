@@ -31,9 +31,9 @@ from release.git.preflight import check_clean, check_tag_free, check_upstream
 from release.record import Record, all_records
 from release.record import load as load_record
 from release.versions.agreement import train_version
-from release.versions.edits import FileEdit, apply, line_changes
+from release.versions.edits import FileEdit, line_changes, transaction
 from release.versions.pep440 import bump, parse
-from release.versions.plan import Plan, apply_plan, commit_message, describe, plan_change
+from release.versions.plan import Plan, applying, commit_message, describe, plan_change
 from release.versions.scan import Spot, rewrite, scan
 
 Say = Callable[[str], None]
@@ -166,24 +166,17 @@ def _pin_and_bump(config: Config, train: Train, targets: dict[str, str], part: s
     if not moved:
         return [f"{train.name} already pins " + ", ".join(f"{k} {v}" for k, v in targets.items())]
     lines = [f"{s.where}: {s.train} {s.written} -> {targets[s.train]}" for s in moved]
-    bumped: list[str] = []
-
-    def then_bump() -> None:
+    with transaction(config.root, edits):
         fresh = reload(config, train)
         plan = plan_change(fresh, fresh.artifact(train.name), part=part)
-        paths = [e.path for e in edits] + plan.paths
-        message = pin_commit_message(fresh, plan, targets)
-
-        def do_commit() -> None:
-            bumped.append(git.commit_paths(config.root, paths, message))
-
-        apply_plan(fresh, plan, then=do_commit if commit else None)
-        lines.extend(f"{c.path}:{c.line}: {c.new.strip()}" for c in plan.changes)
-        lines.append(f"{train.name} {plan.old} -> {plan.new}")
-
-    apply(config.root, edits, after=then_bump)
-    if bumped:
-        lines.append(f"committed {git.short(bumped[0])}")
+        with applying(fresh, plan):
+            paths = [e.path for e in edits] + plan.paths
+            message = pin_commit_message(fresh, plan, targets)
+            sha = git.commit_paths(config.root, paths, message) if commit else None
+    lines.extend(f"{c.path}:{c.line}: {c.new.strip()}" for c in plan.changes)
+    lines.append(f"{train.name} {plan.old} -> {plan.new}")
+    if sha:
+        lines.append(f"committed {git.short(sha)}")
     return lines
 
 

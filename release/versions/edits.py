@@ -1,13 +1,15 @@
-"""Apply a set of file edits all-or-nothing.
+"""File edits, applied all-or-nothing in one transaction.
 
 Each file is replaced atomically (write a temporary file beside it, then rename), so a process
-killed mid-way leaves every file either old or new, never half-written; a failure part-way
-restores every file already replaced.
+killed mid-way leaves every file either old or new, never half-written; a failure part-way, in
+the writes or in the body of the `transaction` (`uv lock`, the release commit, the next train's
+bump), restores every file already replaced.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,25 +56,30 @@ def line_changes(edit: FileEdit) -> list[LineChange]:
             for k in range(max(len(olds), len(news)))]
 
 
-def apply(root: Path, edits: Sequence[FileEdit], after: Callable[[], None] | None = None,
-          after_touches: Sequence[Path] = ()) -> None:
-    """Write every edit or none. `after` runs once all are written (e.g. `uv lock`); if it
-    fails, the edits and the files it may touch (`after_touches`) are restored."""
-    for edit in edits:
-        with (root / edit.path).open(encoding="utf-8", newline="") as handle:
-            current = handle.read()
-        if current != edit.old:
-            raise ReleaseError(f"{edit.path} changed since the plan was made; nothing written")
-    saved = {p: (root / p).read_bytes() if (root / p).exists() else None for p in after_touches}
-    done: list[FileEdit] = []
-    try:
+class Transaction:
+    """The edits written so far, and what each file held before the first of them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.before: dict[Path, str] = {}  # each file written, as it was; in writing order
+
+    def write(self, edits: Sequence[FileEdit]) -> None:
+        """Write these edits too: every file must still hold what its edit was planned from
+        (checked for all before any is written)."""
         for edit in edits:
-            write_atomic(root / edit.path, edit.new)
-            done.append(edit)
-        if after is not None:
-            after()
-    except BaseException as exc:
-        left = _roll_back(root, done, saved)
+            with (self.root / edit.path).open(encoding="utf-8", newline="") as handle:
+                current = handle.read()
+            if current != edit.old:
+                raise ReleaseError(f"{edit.path} changed since the plan was made; nothing "
+                                   "written")
+        for edit in edits:
+            write_atomic(self.root / edit.path, edit.new)
+            self.before.setdefault(edit.path, edit.old)
+
+    def roll_back(self, exc: BaseException) -> None:
+        """Restore every file written, proven byte for byte; a ReleaseError saying what
+        failed (and, if the rollback did too, which files still differ)."""
+        left = _roll_back(self.root, self.before)
         if left:
             names = ", ".join(str(p) for p in left)
             raise ReleaseError(
@@ -81,6 +88,19 @@ def apply(root: Path, edits: Sequence[FileEdit], after: Callable[[], None] | Non
         if isinstance(exc, OSError):
             raise ReleaseError(f"{_reason(exc)}; every file was rolled back (checked byte "
                                "for byte): nothing changed") from None
+
+
+@contextmanager
+def transaction(root: Path, edits: Sequence[FileEdit] = ()) -> Iterator[Transaction]:
+    """All or nothing: `edits` are written on entry, the body may write more
+    (`t.write(...)`) and do what must succeed with them (`uv lock`, the release commit); if
+    anything raises, every file written is restored, else all of them stay."""
+    done = Transaction(root)
+    try:
+        done.write(edits)
+        yield done
+    except BaseException as exc:
+        done.roll_back(exc)
         raise
 
 
@@ -91,28 +111,17 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _roll_back(root: Path, done: Sequence[FileEdit], saved: dict[Path, bytes | None]
-               ) -> list[Path]:
+def _roll_back(root: Path, before: dict[Path, str]) -> list[Path]:
     """Restore every file written, then prove it by comparing bytes; the files left."""
-    for edit in reversed(done):
+    for path, old in reversed(before.items()):
         try:
-            write_atomic(root / edit.path, edit.old)
+            write_atomic(root / path, old)
         except OSError:
             try:  # no room for a temporary file: rewrite in place
-                (root / edit.path).write_bytes(edit.old.encode())
+                (root / path).write_bytes(old.encode())
             except OSError:
                 pass
-    for path, content in saved.items():
-        try:
-            if content is None:
-                (root / path).unlink(missing_ok=True)
-            elif (root / path).read_bytes() != content:
-                (root / path).write_bytes(content)
-        except OSError:
-            pass
-    left = [e.path for e in done if _bytes(root / e.path) != e.old.encode()]
-    left += [p for p, content in saved.items() if _bytes(root / p) != content]
-    return left
+    return [p for p, old in before.items() if _bytes(root / p) != old.encode()]
 
 
 def _bytes(path: Path) -> bytes | None:

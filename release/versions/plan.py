@@ -1,9 +1,11 @@
-"""Plan a version change of one train across every file, then apply it all-or-nothing."""
+"""Plan a version change of one train across every file, then apply it all-or-nothing
+(`applying`: a transaction the caller extends with the release commit or the next plan)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from release import repo as git
 from release.config import Config, Train
 from release.errors import ReleaseError
 from release.versions.agreement import problems, set_pending, train_version
-from release.versions.edits import FileEdit, LineChange, apply, line_changes
+from release.versions.edits import FileEdit, LineChange, Transaction, line_changes, transaction
 from release.versions.pep440 import Written, bump
 from release.versions.scan import Scan, Spot, new_requirement, rewrite, scan
 
@@ -80,12 +82,21 @@ def plan_change(config: Config, train: Train, new_text: str | None = None, *,
     return Plan(train, old, new, tuple(edits), train.name in found.tag_driven)
 
 
-def apply_plan(config: Config, plan: Plan, then: Callable[[], None] | None = None) -> None:
-    """Write the plan; if anything fails (uv lock included, and `then`, e.g. the release
-    commit, which runs last), every file is as before."""
-    apply(config.root, plan.edits, after=then)
+@contextmanager
+def applying(config: Config, plan: Plan) -> Iterator[Transaction]:
+    """The plan written, in a transaction the body extends (the release commit, the next
+    train's plan): if the body raises, every file is as before. A train versioned by its tag
+    has its next version noted only once the transaction holds."""
+    with transaction(config.root, plan.edits) as done:
+        yield done
     if plan.tag_driven:
         set_pending(config, plan.train, plan.new.text)
+
+
+def apply_plan(config: Config, plan: Plan) -> None:
+    """Write the plan, all or nothing."""
+    with applying(config, plan):
+        pass
 
 
 def commit_message(config: Config, plan: Plan) -> str:
@@ -98,11 +109,8 @@ def commit_message(config: Config, plan: Plan) -> str:
 def apply_and_commit(config: Config, plan: Plan) -> str:
     """Write the plan and commit exactly the files it touched (never `git add -A`: other
     local edits stay out and untouched). A failed commit rolls the edits back."""
-    made: list[str] = []
-    message = commit_message(config, plan)
-    apply_plan(config, plan, then=lambda: made.append(
-        git.commit_paths(config.root, plan.paths, message)))
-    return made[0]
+    with applying(config, plan):
+        return git.commit_paths(config.root, plan.paths, commit_message(config, plan))
 
 
 def describe(plan: Plan, dry_run: bool) -> str:
