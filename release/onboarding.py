@@ -30,9 +30,10 @@ from release.config import DEFAULT_TAG_FORMAT, Config, Occurrence, Package, Trai
 from release.errors import ConfigError, ReleaseError
 from release.versions import sources
 from release.versions.agreement import problems, train_version
-from release.versions.audit import GLOB_MIN, audit, read_texts, search_starts, suggest
+from release.versions.audit import audit, read_texts
 from release.versions.scan import repo_files, scan
 from release.versions.spots import parse_toml, read, table
+from release.versions.suggest import GLOB_MIN, search_starts, suggest
 from release.workflows import NOXFILE
 
 # Directories whose pyproject.toml files are not packages of the repository's release.

@@ -12,17 +12,14 @@ from release.config import load
 from release.repo import tracked_files
 from release.versions.audit import (
     Finding,
-    Suggestion,
     audit,
     read_texts,
     release_table_lines,
-    render_suggestions,
-    search_for,
     skip_reason,
-    suggest,
     version_pattern,
 )
 from release.versions.scan import glob_regex, scan
+from release.versions.suggest import Suggestion, render_suggestions, search_for, suggest
 from tests.layouts import ALL, Layout
 from tests.repos import BIN, copy_example, git, init_repo, invoke
 

@@ -13,9 +13,10 @@ from release.git.preflight import check_tag, train_of_tag
 from release.pipeline.steps import next_step
 from release.versions.agreement import pending_version, problems, tag_version, train_version
 from release.versions.audit import audit as audit_texts
-from release.versions.audit import render_findings, render_suggestions, run_audit, tracked_texts
-from release.versions.audit import suggest as suggest_entries
+from release.versions.audit import render_findings, run_audit, tracked_texts
 from release.versions.scan import Scan, scan
+from release.versions.suggest import render_suggestions
+from release.versions.suggest import suggest as suggest_entries
 
 
 def selected(config: Config, names: Sequence[str] | None) -> list[Train]:

@@ -17,22 +17,32 @@ from release.errors import VersionError
 
 PARTS = ("major", "minor", "patch", "pre", "alpha", "beta", "rc", "dev", "post", "release")
 
-_SEP = r"[-_.]?"
-_WRITTEN = re.compile(
-    rf"""^\s*
-    (?P<v>[vV]?)
-    (?:(?P<epoch>[0-9]+)!)?
-    (?P<release>[0-9]+(?:\.[0-9]+)*)
-    (?:(?P<pre_sep>{_SEP})(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)
-        (?:(?P<pre_sep2>{_SEP})(?P<pre_n>[0-9]+))?)?
-    (?:(?P<post_implicit>-(?P<post_n1>[0-9]+))
-      |(?P<post_sep>{_SEP})(?P<post_l>post|rev|r)
-       (?:(?P<post_sep2>{_SEP})(?P<post_n2>[0-9]+))?)?
-    (?:(?P<dev_sep>{_SEP})(?P<dev_l>dev)(?:(?P<dev_sep2>{_SEP})(?P<dev_n>[0-9]+))?)?
-    (?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?
-    \s*$""",
-    re.VERBOSE | re.IGNORECASE,
+# The PEP 440 grammar as people write it, once: the parser below reads a whole version with it
+# (each part a named group, to keep its style), and `VERSION_TEXT` (its unnamed form, without
+# a local part) finds versions in running text. A separator counts only with a number after
+# it (`1.0a.dev` is `1.0a` then `.dev`), so each separator has one place to be kept.
+PRE_SPELLINGS = "alpha|a|beta|b|preview|pre|c|rc"
+POST_SPELLINGS = "post|rev|r"
+DEV_SPELLING = "dev"
+_SEP = "[-_.]?"
+_NAMED = (
+    r"(?P<v>[vV]?)"
+    r"(?:(?P<epoch>[0-9]+)!)?"
+    r"(?P<release>[0-9]+(?:\.[0-9]+)*)"
+    rf"(?:(?P<pre_sep>{_SEP})(?P<pre_l>(?i:{PRE_SPELLINGS}))"
+    rf"(?:(?P<pre_sep2>{_SEP})(?P<pre_n>[0-9]+))?)?"
+    r"(?:(?P<post_implicit>-(?P<post_n1>[0-9]+))"
+    rf"|(?P<post_sep>{_SEP})(?P<post_l>(?i:{POST_SPELLINGS}))"
+    rf"(?:(?P<post_sep2>{_SEP})(?P<post_n2>[0-9]+))?)?"
+    rf"(?:(?P<dev_sep>{_SEP})(?P<dev_l>(?i:{DEV_SPELLING}))"
+    rf"(?:(?P<dev_sep2>{_SEP})(?P<dev_n>[0-9]+))?)?"
 )
+_LOCAL = r"(?:\+(?P<local>[a-zA-Z0-9]+(?:[-_.][a-zA-Z0-9]+)*))?"
+_WRITTEN = re.compile(rf"^\s*{_NAMED}{_LOCAL}\s*$")
+# A version as it appears in running text (no local part, so "1.2.0+" is not swallowed). A
+# search bounds it (scan.search_regex): `1.2.3-cuda` reads as 1.2.3, `1.2.30` never as 1.2.3.
+# An epoch (`1!0.4.2`) and markers in any case (`0.4.2.RC1`) are PEP 440 too: read them whole.
+VERSION_TEXT = re.sub(r"\(\?P<\w+>", "(?:", _NAMED)
 _PRE_CANON = {"alpha": "a", "a": "a", "beta": "b", "b": "b", "c": "rc", "rc": "rc",
               "pre": "rc", "preview": "rc"}
 _PRE_KINDS = {"alpha": "a", "beta": "b", "rc": "rc"}
@@ -187,64 +197,87 @@ def next_version(current: Version, part: str) -> Version:
     major/minor/patch of a pre-release or dev release of exactly that version finish it
     (`2.0.0rc1` --major--> `2.0.0`), as cargo-release does; otherwise they increment.
     """
-    v = current
-    unfinished = v.is_prerelease  # pre-release or dev release
-    epoch = v.epoch
     if part in ("major", "minor", "patch"):
-        index = ("major", "minor", "patch").index(part)
-        tail_zero = all(_component(v.release, i) == 0 for i in range(index + 1, 3))
-        if unfinished and tail_zero and v.post is None:
-            release = tuple(list(v.release) + [0] * max(0, index + 1 - len(v.release)))
-            return _make(release, epoch=epoch)
-        return _make(_bumped_release(v.release, index), epoch=epoch)
-    if part == "release":
-        if v.pre is None and v.dev is None:
-            raise VersionError(f"{v} is already a final release; use --part patch/minor/major")
-        return _make(v.release, epoch=epoch, post=v.post)
-    if part == "post":
-        if v.pre is not None or (v.dev is not None and v.post is None):
-            raise VersionError(
-                f"{v} is not a final release: a .postN fixes a published final "
-                "(use --part release to finish this one)"
-            )
-        if v.post is not None and v.dev is not None:
-            return _make(v.release, epoch=epoch, post=v.post)
-        return _make(v.release, epoch=epoch, post=(v.post or 0) + 1)
-    if part == "dev":
-        if v.dev is not None:
-            return _make(v.release, epoch=epoch, pre=v.pre, post=v.post, dev=v.dev + 1)
-        if v.post is not None:
-            return _make(v.release, epoch=epoch, post=v.post + 1, dev=1)
-        if v.pre is not None:
-            return _make(v.release, epoch=epoch, pre=(v.pre[0], v.pre[1] + 1), dev=1)
-        return _make(_bumped_release(v.release, 2), epoch=epoch, dev=1)
-    if part == "pre":
-        if v.pre is None:
-            raise VersionError(
-                f"{v} is not a pre-release; start one with --part alpha, beta or rc"
-            )
-        if v.dev is not None:  # 1.0rc1.dev3 -> 1.0rc1
-            return _make(v.release, epoch=epoch, pre=v.pre)
-        return _make(v.release, epoch=epoch, pre=(v.pre[0], v.pre[1] + 1))
+        return _next_release(current, ("major", "minor", "patch").index(part))
     if part in _PRE_KINDS:
-        kind = _PRE_KINDS[part]
-        order = ["a", "b", "rc"]
-        if v.post is not None:
-            raise VersionError(f"{v} is a post release; a pre-release comes before a final")
-        if v.pre is None:
-            if v.dev is not None:  # 1.1.0.dev3 -> 1.1.0rc1: the release it was heading to
-                return _make(v.release, epoch=epoch, pre=(kind, 1))
-            return _make(_bumped_release(v.release, 2), epoch=epoch, pre=(kind, 1))
-        have = order.index(v.pre[0])
-        want = order.index(kind)
-        if want < have:
-            raise VersionError(f"{v} is already past {part}; use --part {_name(v.pre[0])}")
-        if want > have:
-            return _make(v.release, epoch=epoch, pre=(kind, 1))
-        if v.dev is not None:
-            return _make(v.release, epoch=epoch, pre=v.pre)
-        return _make(v.release, epoch=epoch, pre=(kind, v.pre[1] + 1))
-    raise VersionError(f"unknown part {part!r}; choose one of {', '.join(PARTS)}")
+        return _next_pre_kind(current, part)
+    step = _STEPS.get(part)
+    if step is None:
+        raise VersionError(f"unknown part {part!r}; choose one of {', '.join(PARTS)}")
+    return step(current)
+
+
+def _next_release(v: Version, index: int) -> Version:
+    """major (0), minor (1) or patch (2): finish a pre/dev release of exactly that version,
+    else increment."""
+    tail_zero = all(_component(v.release, i) == 0 for i in range(index + 1, 3))
+    if v.is_prerelease and tail_zero and v.post is None:
+        release = tuple(list(v.release) + [0] * max(0, index + 1 - len(v.release)))
+        return _make(release, epoch=v.epoch)
+    return _make(_bumped_release(v.release, index), epoch=v.epoch)
+
+
+def _finished(v: Version) -> Version:
+    """--part release: the final a pre-release or dev release leads to."""
+    if v.pre is None and v.dev is None:
+        raise VersionError(f"{v} is already a final release; use --part patch/minor/major")
+    return _make(v.release, epoch=v.epoch, post=v.post)
+
+
+def _next_post(v: Version) -> Version:
+    if v.pre is not None or (v.dev is not None and v.post is None):
+        raise VersionError(
+            f"{v} is not a final release: a .postN fixes a published final "
+            "(use --part release to finish this one)"
+        )
+    if v.post is not None and v.dev is not None:
+        return _make(v.release, epoch=v.epoch, post=v.post)
+    return _make(v.release, epoch=v.epoch, post=(v.post or 0) + 1)
+
+
+def _next_dev(v: Version) -> Version:
+    if v.dev is not None:
+        return _make(v.release, epoch=v.epoch, pre=v.pre, post=v.post, dev=v.dev + 1)
+    if v.post is not None:
+        return _make(v.release, epoch=v.epoch, post=v.post + 1, dev=1)
+    if v.pre is not None:
+        return _make(v.release, epoch=v.epoch, pre=(v.pre[0], v.pre[1] + 1), dev=1)
+    return _make(_bumped_release(v.release, 2), epoch=v.epoch, dev=1)
+
+
+def _next_pre(v: Version) -> Version:
+    """--part pre: the next pre-release of the same kind (1.0rc1 -> 1.0rc2)."""
+    if v.pre is None:
+        raise VersionError(
+            f"{v} is not a pre-release; start one with --part alpha, beta or rc"
+        )
+    if v.dev is not None:  # 1.0rc1.dev3 -> 1.0rc1
+        return _make(v.release, epoch=v.epoch, pre=v.pre)
+    return _make(v.release, epoch=v.epoch, pre=(v.pre[0], v.pre[1] + 1))
+
+
+_STEPS = {"release": _finished, "post": _next_post, "dev": _next_dev, "pre": _next_pre}
+
+
+def _next_pre_kind(v: Version, part: str) -> Version:
+    """--part alpha/beta/rc: start that kind of pre-release, or the next one of it."""
+    kind = _PRE_KINDS[part]
+    order = ["a", "b", "rc"]
+    if v.post is not None:
+        raise VersionError(f"{v} is a post release; a pre-release comes before a final")
+    if v.pre is None:
+        if v.dev is not None:  # 1.1.0.dev3 -> 1.1.0rc1: the release it was heading to
+            return _make(v.release, epoch=v.epoch, pre=(kind, 1))
+        return _make(_bumped_release(v.release, 2), epoch=v.epoch, pre=(kind, 1))
+    have = order.index(v.pre[0])
+    want = order.index(kind)
+    if want < have:
+        raise VersionError(f"{v} is already past {part}; use --part {_name(v.pre[0])}")
+    if want > have:
+        return _make(v.release, epoch=v.epoch, pre=(kind, 1))
+    if v.dev is not None:
+        return _make(v.release, epoch=v.epoch, pre=v.pre)
+    return _make(v.release, epoch=v.epoch, pre=(kind, v.pre[1] + 1))
 
 
 def _name(letter: str) -> str:

@@ -28,9 +28,8 @@ from release.config import Config, Occurrence, Package, Train
 from release.errors import ConfigError, ReleaseError
 from release.versions import lockfiles as lockfile
 from release.versions import sources
-from release.versions.pep440 import Written, format_version, parse
+from release.versions.pep440 import VERSION_TEXT, Written, format_version, parse
 from release.versions.spots import (
-    VERSION_TEXT,
     Spot,
     SpotKind,
     dunder_spots,
@@ -41,7 +40,7 @@ from release.versions.spots import (
     table,
 )
 
-__all__ = ["Scan", "Spot", "VERSION_TEXT", "glob_regex", "new_requirement", "parse_loose",
+__all__ = ["Scan", "Spot", "glob_regex", "new_requirement", "parse_loose",
            "rewrite", "scan", "search_regex"]
 
 _SPECIFIER = re.compile(r"(?P<op>===|==|~=|!=|>=|<=|>|<)(?P<ws>\s*)(?P<version>[^\s,;]+)")

@@ -18,15 +18,6 @@ SpotKind = Literal["version", "requirement", "pin", "lock"]
 # (lock files), or SemVer (Cargo).
 Form = Literal["written", "normal", "semver"]
 
-# A version as it appears in running text (no local part, so "1.2.0+" is not swallowed). A
-# search bounds it (locations.search_regex): `1.2.3-cuda` reads as 1.2.3, `1.2.30` never as 1.2.3.
-# An epoch (`1!0.4.2`) and markers in any case (`0.4.2.RC1`) are PEP 440 too: read them whole.
-VERSION_TEXT = (
-    r"[vV]?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*"
-    r"(?:[-_.]?(?i:alpha|a|beta|b|preview|pre|c|rc)[-_.]?[0-9]*)?"
-    r"(?:-[0-9]+|[-_.]?(?i:post|rev|r)[-_.]?[0-9]*)?"
-    r"(?:[-_.]?(?i:dev)[-_.]?[0-9]*)?"
-)
 DUNDER = re.compile(
     r"^(?P<head>[ \t]*__version__[ \t]*(?::[ \t]*str[ \t]*)?=[ \t]*)"
     r"(?P<q>['\"])(?P<version>[^'\"\n]*)(?P=q)",
