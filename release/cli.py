@@ -393,7 +393,7 @@ def init_ci(ctx: Context, force: bool = False, install: str | None = None,
             dry_run: bool = False, train: list[str] | None = None,
             repo: str | None = None) -> None:
     """Write GitHub Actions release workflows that run the nox sessions on tag pushes."""
-    from release.workflows import run_init_ci
+    from release.commands.setup import run_init_ci
 
     print(run_init_ci(_repo(ctx, repo), force, install, dry_run=dry_run, trains=train or None))
 
@@ -408,7 +408,7 @@ def init(ctx: Context, file: str | None = None, dry_run: bool = False, force: bo
          repo: str | None = None) -> None:
     """Inspect the repository and write a starting release configuration (trains, tag
     format, occurrences), plus tasks.py and noxfile.py when absent."""
-    from release.onboarding import run_init
+    from release.commands.setup import run_init
 
     print(run_init(_repo(ctx, repo), file, dry_run, force))
 

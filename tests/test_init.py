@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from release.config import load
-from release.onboarding import package_patterns
+from release.onboarding.trains import package_patterns
 from tests.layouts import ALL, Layout
 from tests.repos import EXAMPLE, copy_example, git, init_repo, invoke, snapshot
 

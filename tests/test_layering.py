@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("release.build",),
     ("release.publish",),
     ("release.verify",),
-    ("release.announce", "release.workflows", "release.onboarding"),
+    ("release.announce", "release.workflows", "release.scaffold", "release.onboarding"),
     ("release.pipeline",),
     ("release.commands",),
     ("release.cli", "release.sessions", "release.noxsessions"),

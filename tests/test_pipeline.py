@@ -325,7 +325,7 @@ def last_table(stdout: str) -> dict[str, list[str]]:
 @pytest.fixture
 def user_repo(tmp_path: Path) -> Path:
     """The example as a user has it: tagged, with the generated one-import noxfile."""
-    from release.workflows import NOXFILE
+    from release.scaffold import NOXFILE
 
     repo = copy_example(tmp_path / "repo")
     (repo / "noxfile.py").write_text(NOXFILE)
