@@ -55,7 +55,7 @@ def _apply(config: Config, plan: Plan, dry_run: bool, commit: bool) -> str:
 
 
 def _order(config: Config, names: Sequence[str]) -> list[str]:
-    """Python trains in dependency order (pinned ones first), then artifact trains."""
+    """Python trains in dependency order (required ones first), then artifact trains."""
     python = dependency_order(config, [config.train(n) for n in names
                                        if config.train(n).kind == "python"])
     return [t.name for t in python] + [n for n in names if config.train(n).kind != "python"]

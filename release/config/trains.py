@@ -20,6 +20,7 @@ from release.config.model import (
     Occurrence,
     Package,
     Train,
+    TrainKind,
     is_glob,
     smoke_spec,
 )
@@ -49,7 +50,8 @@ def trains_of(root: Path, top: Table, prefix: str, raw_trains: dict[str, Any],
 
 def _train(root: Path, r: Table, name: str, tag_format: str,
            owner: dict[Path, str]) -> Train:
-    kind = r.get("kind", str, "python", lambda v: v in TRAIN_KINDS, '"python" or "artifact"')
+    kind: TrainKind = r.get("kind", str, "python", lambda v: v in TRAIN_KINDS,
+                            '"python" or "artifact"')
     downstream = _downstream(root, r, kind)
     # Files of a train in its own checkout are relative to it; that checkout may be
     # absent where it is not used (CI of this repository): checked when it is used.
@@ -157,7 +159,7 @@ def _pins(here: Path, r: Table, present: bool) -> tuple[DownstreamPin, ...]:
     return tuple(pins)
 
 
-def _downstream(root: Path, r: Table, kind: str) -> Downstream | None:
+def _downstream(root: Path, r: Table, kind: TrainKind) -> Downstream | None:
     """The keys of an artifact train that lives elsewhere or is smoke-tested."""
     given = DOWNSTREAM_KEYS & set(r.table)
     if not given:

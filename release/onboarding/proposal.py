@@ -135,7 +135,7 @@ _ASSIGNMENT = re.compile(r"version[\W_]{0,6}\{version\}", re.IGNORECASE)
 
 def _names_train(search: str, train: Train) -> bool:
     """Does a suggested search name the train or one of its packages (`skyline-ext-ai==`,
-    `ghcr.io/example/skyline:`), or assign a version (`__version__ = "`)? Others (a pin of a
+    `ghcr.io/example/skyline:`), or assign a version (`__version__ = "`)? Others (a requirement on a
     third-party package that happens to share the version) are left to the user."""
     names = {canonicalize_name(train.name)} | {canonicalize_name(p.name) for p in train.packages}
     written = canonicalize_name(search)  # the search's words spelled as names are

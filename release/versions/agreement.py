@@ -101,7 +101,8 @@ def _requirement_problem(spot: Spot, version: Version) -> str | None:
 
 
 def problems(config: Config, found: Scan | None = None) -> list[Problem]:
-    """Every disagreement between files, trains, internal pins, downstream pins and uv.lock."""
+    """Every disagreement between files, trains, internal requirements, downstream pins and
+    uv.lock."""
     found = found or scan(config)
     result: list[Problem] = []
     current: dict[str, Version] = {}

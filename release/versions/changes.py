@@ -4,7 +4,7 @@ without `--train` bumps.
 A train's last release is its nearest tag by ancestry (`git.last_tag`); its changes are the
 commits and files since that tag under the train's own paths (its packages' directories, or an
 artifact train's files). A train whose only changed lines are requirements naming another
-train's packages changed because of that pin, and is reported so.
+train's packages (internal requirements) changed because of them, and is reported so.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
 
 from release import repo as git
 from release.config import Config, Train
@@ -27,7 +29,7 @@ class Change:
     tag: str | None  # None: never released (everything is new)
     commits: tuple[tuple[str, str], ...] = ()  # (sha, subject), newest first
     files: tuple[str, ...] = ()
-    pins: tuple[str, ...] = ()  # the moved pins, when they are the only change
+    requirements: tuple[str, ...] = ()  # moved internal requirements, the only change
 
     @property
     def changed(self) -> bool:
@@ -39,8 +41,9 @@ class Change:
             return "no release tag yet"
         if not self.files:
             return f"unchanged since {self.tag}"
-        if self.pins:
-            return f"changed since {self.tag} only by a moved pin: {', '.join(self.pins)}"
+        if self.requirements:
+            return (f"changed since {self.tag} only by a moved pin: "
+                    f"{', '.join(self.requirements)}")
         return f"changed since {self.tag}: {len(self.commits)} commit(s), {len(self.files)} file(s)"
 
     def lines(self) -> list[str]:
@@ -56,20 +59,22 @@ class Change:
         return out
 
 
-def _pin_pattern(config: Config, train: Train) -> re.Pattern[str] | None:
+def _requirement_pattern(config: Config, train: Train) -> re.Pattern[str] | None:
     """A requirement naming a package of another train, with a version operator."""
     names = [p.name for t in config.trains.values() if t.name != train.name for p in t.packages]
     if not names:
         return None
-    spelled = "|".join("[-_.]+".join(map(re.escape, re.split(r"[-_.]+", n)))
+    spelled = "|".join("[-_.]+".join(map(re.escape, canonicalize_name(n).split("-")))
                        for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?<![\w.-])(?:{spelled})\s*(?:\[[^\]]*\])?\s*(?:===|==|~=|>=|<=|!=)",
                       re.IGNORECASE)
 
 
-def _moved_pins(config: Config, train: Train, tag: str, paths: Sequence[str]) -> list[str]:
-    """The requirement lines added since tag, if every changed line is such a pin; else []."""
-    pattern = _pin_pattern(config, train)
+def _moved_requirements(config: Config, train: Train, tag: str,
+                        paths: Sequence[str]) -> list[str]:
+    """The requirement lines added since tag, if every changed line is such an internal
+    requirement; else []."""
+    pattern = _requirement_pattern(config, train)
     if pattern is None:
         return []
     diff = git.git(config.root, "diff", "-U0", "--no-color", tag, "HEAD", "--", *paths,
@@ -102,7 +107,7 @@ def change_of(config: Config, train: Train) -> Change:
     commits = tuple((sha, subject) for sha, _, subject in
                     (ln.partition("\0") for ln in log.splitlines()))
     return Change(train.name, tag, commits, tuple(files),
-                  tuple(_moved_pins(config, train, tag, paths)))
+                  tuple(_moved_requirements(config, train, tag, paths)))
 
 
 def changes(config: Config) -> list[Change]:

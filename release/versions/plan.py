@@ -129,16 +129,17 @@ def describe(plan: Plan, dry_run: bool) -> str:
 
 
 def dependency_order(config: Config, trains: Sequence[Train]) -> list[Train]:
-    """Trains whose packages others pin exactly come first: their bump moves those pins, so
-    the pinning train's release commit (and build) already names the new versions."""
+    """Trains whose packages others require exactly come first: their bump moves those
+    requirements, so the requiring train's release commit (and build) already names the new
+    versions."""
     found = scan(config, trains)
     owner_of_file = {p.path / "pyproject.toml": t.name for t in trains for p in t.packages}
     needs: dict[str, set[str]] = {t.name: set() for t in trains}
     for spot in found.spots:
-        pinning = owner_of_file.get(spot.path)
-        if spot.kind == "requirement" and "==" in spot.requirement and pinning \
-                and pinning != spot.train and spot.train in needs:
-            needs[pinning].add(spot.train)
+        requiring = owner_of_file.get(spot.path)
+        if spot.kind == "requirement" and "==" in spot.requirement and requiring \
+                and requiring != spot.train and spot.train in needs:
+            needs[requiring].add(spot.train)
     ordered: list[Train] = []
     pending = list(trains)
     while pending:

@@ -62,7 +62,7 @@ class Scan:
     sources: dict[str, str] = field(default_factory=dict)  # package name -> its source
 
     def for_train(self, train: str,
-                  kinds: Iterable[str] = ("version", "requirement", "lock")) -> list[Spot]:
+                  kinds: Iterable[SpotKind] = ("version", "requirement", "lock")) -> list[Spot]:
         wanted = set(kinds)
         return [s for s in self.spots if s.train == train and s.kind in wanted]
 
@@ -191,7 +191,7 @@ def _occurrence_spots(root: Path, files: Files, train: str, occ: Occurrence, wha
 
 def _import_names(name: str) -> list[Path]:
     """Where a distribution's import package may live: `a-b-c` -> a_b_c, a/b_c, a/b/c, ..."""
-    words = [w for w in re.split(r"[-_.]+", name.lower()) if w][:8]
+    words = [w for w in canonicalize_name(name).split("-") if w][:8]
     found = []
     for mask in range(1 << max(len(words) - 1, 0)):
         path = words[0]
@@ -278,7 +278,8 @@ def _requirement_spots(rel: Path, text: str, data: dict[str, Any],
 
 
 def scan(config: Config, trains: Iterable[Train] | None = None) -> Scan:
-    """Find every version spot of the given trains (default all) and every internal pin."""
+    """Find every version spot of the given trains (default all) and every internal
+    requirement naming them."""
     root = config.root
     result = Scan(config)
     files = Files(root)

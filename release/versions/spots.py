@@ -33,7 +33,8 @@ class Spot:
     path: Path  # relative to the repository root
     line: int  # 1-based, for messages
     written: str  # the version text as it stands in the file (derived for a template)
-    what: str  # for people: "[project] version of skyline", "pin in dependencies", ...
+    what: str  # for people: "[project] version of skyline",
+    #            "requirement 'skyline-core==1.2.0' in project.dependencies", ...
     kind: SpotKind  # the train's own version, an internal requirement, a downstream pin,
     #                 or a lock file's record of a member
     # How to change it: a tomlkit key path for TOML strings, or a column span on the line.

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from release.errors import ConfigError
 from release.versions.spots import Spot, dunder_spots, inside, read, span_spot, table
+
+_NAME = re.compile(r"\s*([A-Za-z0-9._-]+)")  # a requirement's distribution name
 
 
 @dataclass
@@ -51,12 +56,10 @@ class Project:
 
     def requires_any(self, *names: str) -> bool:
         """Does build-system.requires name one of these distributions?"""
-        wanted = {n.replace("_", "-").lower() for n in names}
+        wanted = {canonicalize_name(n) for n in names}
         for req in self.requires:
-            head = req.split(";")[0].strip()
-            for stop in "<>=!~[ ":
-                head = head.split(stop)[0]
-            if head.replace("_", "-").lower() in wanted:
+            head = _NAME.match(req)
+            if head and canonicalize_name(head[1]) in wanted:
                 return True
         return False
 
