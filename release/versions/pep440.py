@@ -45,7 +45,8 @@ _WRITTEN = re.compile(rf"^\s*{_NAMED}{_LOCAL}\s*$")
 VERSION_TEXT = re.sub(r"\(\?P<\w+>", "(?:", _NAMED)
 _PRE_CANON = {"alpha": "a", "a": "a", "beta": "b", "b": "b", "c": "rc", "rc": "rc",
               "pre": "rc", "preview": "rc"}
-_PRE_KINDS = {"alpha": "a", "beta": "b", "rc": "rc"}
+PRE_NAMES = {"a": "alpha", "b": "beta", "rc": "rc"}  # a pre-release letter, as a part names it
+_PRE_KINDS = {name: letter for letter, name in PRE_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -272,16 +273,12 @@ def _next_pre_kind(v: Version, part: str) -> Version:
     have = order.index(v.pre[0])
     want = order.index(kind)
     if want < have:
-        raise VersionError(f"{v} is already past {part}; use --part {_name(v.pre[0])}")
+        raise VersionError(f"{v} is already past {part}; use --part {PRE_NAMES[v.pre[0]]}")
     if want > have:
         return _make(v.release, epoch=v.epoch, pre=(kind, 1))
     if v.dev is not None:
         return _make(v.release, epoch=v.epoch, pre=v.pre)
     return _make(v.release, epoch=v.epoch, pre=(kind, v.pre[1] + 1))
-
-
-def _name(letter: str) -> str:
-    return {"a": "alpha", "b": "beta", "rc": "rc"}[letter]
 
 
 def bump(current: Written, part: str | None = None, to: str | None = None) -> Written:

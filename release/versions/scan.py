@@ -28,7 +28,7 @@ from release.config import Config, Occurrence, Package, Train
 from release.errors import ConfigError, ReleaseError
 from release.versions import lockfiles as lockfile
 from release.versions import sources
-from release.versions.pep440 import VERSION_TEXT, Written, format_version, parse
+from release.versions.pep440 import PRE_NAMES, VERSION_TEXT, Written, format_version, parse
 from release.versions.spots import (
     Spot,
     SpotKind,
@@ -333,7 +333,7 @@ def semver(version: Version) -> str:
     text = ".".join(str(n) for n in (list(version.release) + [0, 0])[:3])
     tags = []
     if version.pre is not None:
-        tags.append(f"{ {'a': 'alpha', 'b': 'beta', 'rc': 'rc'}[version.pre[0]]}.{version.pre[1]}")
+        tags.append(f"{PRE_NAMES[version.pre[0]]}.{version.pre[1]}")
     if version.dev is not None:
         tags.append(f"dev.{version.dev}")
     return text + ("-" + ".".join(tags) if tags else "")
