@@ -1,4 +1,5 @@
-"""invoke tasks: argument parsing and one call each. Also the `release-train` program.
+"""invoke tasks: argument parsing and one call each; `main`, the `release-train` entry point
+(the program itself is `release.program`).
 
 `invoke bump --repo PATH ...` works from a checkout of release-train (tasks.py re-exports
 these); `release-train --repo PATH bump ...` works anywhere release-train is installed.
@@ -11,7 +12,6 @@ import functools
 import inspect
 import os
 import re
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +19,11 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.exceptions import Exit, ParseError
-from invoke.parser.argument import Argument
+from invoke.exceptions import Exit
 from invoke.program import Program
 from invoke.tasks import task as invoke_task
 
-from release import __version__, logs
+from release import __version__
 from release.commands.git import (
     run_branch,
     run_cut_beta,
@@ -34,10 +33,10 @@ from release.commands.git import (
     run_push,
     run_tag,
 )
+from release.commands.guard import Failure, attempt
 from release.commands.status import render_status, run_check
 from release.commands.versions import run_bump
-from release.errors import ReleaseError, UsageError, from_os_error
-from release.redaction import redact
+from release.program import REPO_HELP, ReleaseProgram
 
 
 def _repo(ctx: Context, repo: str | None) -> Path:
@@ -105,43 +104,20 @@ def usage_hint(word: str, options: list[str]) -> str:
     return f"no option {flag!r}{hint}"
 
 
-def quiet_broken_pipe() -> None:
-    """`release-train status | head`: the reader left; stop quietly (no traceback at exit)."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Expected failures become one clear line on stderr and a non-zero exit, not a traceback;
-    library chatter goes to the debug log (RELEASE_DEBUG=1); a closed pipe and Ctrl-C end
-    quietly."""
+    """A task whose failure is one line and an exit code (release.commands.guard), as invoke
+    says it: no traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        logs.configure()
-        try:
-            result = func(*args, **kwargs)
-            sys.stdout.flush()
-            return result
-        except ReleaseError as exc:
-            if exc.report:
-                print(exc.report)
-            raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
-        except BrokenPipeError:
-            quiet_broken_pipe()
-            raise Exit(code=141) from None
-        except (OSError, shutil.Error) as exc:  # read-only, full disk: one line
-            raise Exit(redact(f"error: {from_os_error(exc)}"), code=1) from None
-        except KeyboardInterrupt:
-            raise Exit("interrupted", code=130) from None
+        outcome = attempt(lambda: func(*args, **kwargs))
+        if isinstance(outcome, Failure):
+            raise Exit(outcome.message, code=outcome.code)
+        return outcome
 
     return wrapper
 
 
-REPO_HELP = "repository to work on (default: current directory)"
 
 
 @task(help={"part": "major, minor, patch, pre, alpha, beta, rc, dev, post or release",
@@ -282,17 +258,9 @@ def pin_downstream(ctx: Context, train: str | None = None, to: str | None = None
                    dry_run: bool = False, repo: str | None = None) -> None:
     """Point a downstream artifact at a release that passed PyPI verification; bump it (in
     its own repository: branch, commit, tag, push)."""
-    from release.config import load
-    from release.pipeline.downstream import describe_pins
-    from release.pipeline.downstream import pin_downstream as move
+    from release.commands.downstream import run_pin_downstream
 
-    if not train:
-        raise UsageError("pin-downstream needs --train (the artifact train whose pins move)")
-    if dry_run:
-        print(describe_pins(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit))
-        return
-    print(move(load(_repo(ctx, repo)), train, to=to, part=part, commit=commit, journal=True,
-               pull_request=pull_request or None))
+    print(run_pin_downstream(_repo(ctx, repo), train, to, part, commit, pull_request, dry_run))
 
 
 VERSION_HELP = "version (default: the train's current version in the files)"
@@ -344,7 +312,7 @@ def release(ctx: Context, train: list[str] | None = None, part: str | None = Non
     """The whole release against the configured indexes: preflight, bump, commit, tag, push,
     build, TestPyPI, PyPI (finals), downstream, notes. Resumable: run it again after a
     failure and it goes on from the failed stage."""
-    from release.pipeline.stages import release_command
+    from release.commands.release import release_command
 
     print(release_command(_repo(ctx, repo), train or None, part, to, python or None,
                           platform or None, require_index_check=require_index_check,
@@ -361,7 +329,7 @@ def gates(ctx: Context, train: list[str] | None = None, ref: str = "HEAD",
           dry_run: bool = False, repo: str | None = None) -> None:
     """Run the release's validation gates (before-build, then checks) on a clean worktree
     of REF, exactly as a release runs them; logs in .release/logs/."""
-    from release.pipeline.gates import run_gates_command
+    from release.commands.gates import run_gates_command
 
     print(run_gates_command(_repo(ctx, repo), train or None, ref, dry_run))
 
@@ -375,7 +343,7 @@ def ack(ctx: Context, text: str, train: str | None = None, dry_run: bool = False
         repo: str | None = None) -> None:
     """Acknowledge a manual checkpoint (confirm = [...]) of the release in progress: records
     who (git user) and when; run the release again to go on."""
-    from release.pipeline.gates import run_ack
+    from release.commands.gates import run_ack
 
     print(run_ack(_repo(ctx, repo), text, train, dry_run))
 
@@ -418,89 +386,12 @@ namespace = Collection(init, bump, check, status, preflight, tag, push, release,
                        github_release, init_ci, gates, ack)
 
 
-def _help_first(argv: list[str] | None) -> list[str] | None:
-    """`release-train ack --help` as `release-train --help ack`: a task whose first argument
-    stands alone (ack TEXT) would otherwise take --help as that argument."""
-    if not argv or isinstance(argv, str):
-        return argv
-    names = set(namespace.task_names) | {a for al in namespace.task_names.values() for a in al}
-    for at, word in enumerate(argv[1:], 1):
-        if word in names:
-            rest = argv[at + 1:]
-            if any(w in ("--help", "-h") for w in rest):
-                return [*argv[:at], "--help", word]
-            break
-    return argv
-
-
-SHOWN_CORE = ("help", "version", "list", "repo")  # invoke's other core options stay hidden
-
-
-class ReleaseProgram(Program):
-    """invoke's Program with a core --repo flag: `release-train --repo PATH bump ...`; help that
-    shows release-train's options only; usage errors as one `error:` line, exit 2, with a
-    "did you mean" for a mistyped task."""
-
-    def core_args(self) -> list[Argument]:
-        return [*super().core_args(), Argument(names=("repo",), help=REPO_HELP)]
-
-    def print_help(self) -> None:
-        print(f"Usage: {self.binary} [--repo PATH] <task> [--task-options] ...")
-        print("")
-        print("Options:")
-        print("")
-        wanted = re.compile(r"--(?:" + "|".join(SHOWN_CORE) + r")(?![\w-])")
-        shown = [(flags, text) for flags, text in self.initial_context.help_tuples()
-                 if wanted.search(flags)]
-        self.print_columns(shown)
-        if self.namespace is not None:
-            self.list_tasks()
-
-    def _did_you_mean(self, exc: ParseError) -> str:
-        text = str(exc)
-        for marker in ("No idea what '", "No idea what "):
-            if text.startswith(marker):
-                name = text[len(marker):].split("'")[0].rstrip("!")
-                known = list(self.namespace.task_names) if self.namespace else []
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else \
-                    f" (tasks: {self.binary} --list)"
-                return f"no task or option {name!r}{hint}"
-        return text
-
-    def _usage(self, step: Callable[[], None]) -> None:
-        try:
-            step()
-        except ParseError as exc:
-            raise Exit(f"error: {self._did_you_mean(exc)}", code=2) from None
-
-    def parse_core(self, argv: list[str] | None) -> None:
-        self._usage(lambda: super(ReleaseProgram, self).parse_core(_help_first(argv)))
-
-    def parse_tasks(self) -> None:
-        self._usage(super().parse_tasks)
-
-    def parse_cleanup(self) -> None:
-        self._usage(super().parse_cleanup)
-
-    def update_config(self, merge: bool = True) -> None:
-        repo = self.args.repo.value if "repo" in self.args else None
-        if repo:
-            self.config["release_repo"] = repo
-        super().update_config(merge=merge)
-
-
 program = ReleaseProgram(namespace=namespace, version=__version__, name="release-train",
                          binary="release-train")
 
 
 def main() -> None:
-    try:
-        program.run(sys.argv)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        quiet_broken_pipe()
-        sys.exit(141)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    """`release-train`: the program; a closed pipe or Ctrl-C while it parses ends quietly."""
+    outcome = attempt(lambda: program.run(sys.argv))
+    if isinstance(outcome, Failure):
+        sys.exit(outcome.say())

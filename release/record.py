@@ -152,17 +152,12 @@ class Record:
         self.save()
 
     @contextmanager
-    def running(self, name: str, inputs: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """Journal one step: yields a dict the step fills with its outputs."""
-        self.begin(name, inputs)
-        started = time.monotonic()
-        outputs: dict[str, Any] = {}
-        try:
-            yield outputs
-        except BaseException as exc:
-            self.fail(name, str(exc) or type(exc).__name__, time.monotonic() - started)
-            raise
-        self.finish(name, outputs, time.monotonic() - started)
+    def running(self, name: str, inputs: Mapping[str, Any],
+                where: str | None = None) -> Iterator[dict[str, Any]]:
+        """Journal one step of this record (see `journaled`): yields the dict the step
+        fills with its outputs."""
+        with journaled([self], name, {self.train: inputs}, where) as outputs:
+            yield outputs[self.train]
 
     def save(self) -> None:
         """Write atomically: the old record stays whole if anything fails on the way."""
@@ -178,6 +173,28 @@ class Record:
                 f"cannot write the release record {self.path}: {exc.strerror or exc}; the "
                 "record is as it was before this write: free some space (or fix the "
                 "permissions), then run the same command again") from None
+
+
+@contextmanager
+def journaled(records: Sequence[Record], name: str, inputs: Mapping[str, Mapping[str, Any]],
+              where: str | None = None) -> Iterator[dict[str, dict[str, Any]]]:
+    """The one journaled step, of one record or of several at once (a stage of every train
+    of a release): marks it running in each record with its inputs (by train; `where`: the
+    index URL a stage is bound to), yields each train's outputs dict for the step to fill,
+    then marks it done with those outputs and its seconds, or failed with its error (the
+    error goes on)."""
+    started = time.monotonic()
+    for record in records:
+        record.begin(name, inputs[record.train], where)
+    outputs: dict[str, dict[str, Any]] = {record.train: {} for record in records}
+    try:
+        yield outputs
+    except BaseException as exc:
+        for record in records:
+            record.fail(name, str(exc) or type(exc).__name__, time.monotonic() - started)
+        raise
+    for record in records:
+        record.finish(name, outputs[record.train], time.monotonic() - started)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("release.announce", "release.workflows", "release.scaffold", "release.onboarding"),
     ("release.pipeline",),
     ("release.commands",),
-    ("release.cli", "release.sessions", "release.noxsessions"),
+    ("release.cli", "release.program", "release.sessions", "release.noxsessions"),
 ]
 
 

@@ -226,8 +226,7 @@ def release_in_checkout(config: Config, train: Train, targets: dict[str, str], p
                         pull_request: bool) -> list[str]:
     """Pin, branch, commit, tag, push (or push and open a pull request) in the train's own
     checkout; each step journaled, so a rerun finishes what a failure left."""
-    from release.announce.github import api_base, open_pull_request, token
-    from release.git.tagging import push_release, tag_release
+    from release.announce.github import token
 
     progress = Progress(config.root, targets, train.name)
     state = progress.state
@@ -238,39 +237,75 @@ def release_in_checkout(config: Config, train: Train, targets: dict[str, str], p
         secret = token()  # before anything is written: a missing token is said at once
         owner, name = _github_target(train, repo)
     if not state.get("commit"):
-        base = git.current_branch(repo)
-        if base is None:
-            raise ReleaseError(f"{repo}: HEAD is detached: switch to the branch the add-on "
-                               "releases from (e.g. main)")
-        remote = git.default_remote(repo, base)
-        if remote is None:
-            raise ReleaseError(f"{repo}: no remote to push to: add one (git remote add origin "
-                               "URL)")
-        lines += [f"ok: {check_clean(repo)}", f"ok: {check_upstream(repo, base)}"]
-        found = scan(where, [train])
-        version = bump(train_version(found, train), part=part)
-        tag = train.tag(version.text)
-        branch = branch_name(config.branch_model.release_branch, train, version)
-        _, moved = _pin_edits(where, train, targets)
-        if not moved:
-            return [f"{train.name} already pins "
-                    + ", ".join(f"{k} {v}" for k, v in targets.items()) + f" (in {repo})"]
-        lines.append(f"ok: {check_tag_free(repo, tag, remote)}")
-        if git.branch_exists(repo, branch) and git.rev(repo, branch) != git.head(repo):
-            raise ReleaseError(f"{repo}: branch {branch} already exists with other commits: "
-                               "delete or rename it, then run again")
-        if git.branch_exists(repo, branch):
-            _switch(repo, branch)
-        else:
-            git.git(repo, "switch", "--quiet", "-c", branch, what=f"git switch -c {branch}")
-        try:
-            lines += _pin_and_bump(where, train, targets, part, commit=True)
-        except BaseException:
-            _switch(repo, base)
-            git.run_git(repo, "branch", "-D", branch)  # made above, still at base's commit
-            raise
-        progress.save(repository=str(repo), base=base, remote=remote, branch=branch,
-                      version=version.text, tag=tag, commit=git.head(repo))
+        lines, pinned = _commit_in_checkout(config, where, train, targets, part, progress)
+        if not pinned:
+            return lines
+    lines += _tag_and_push(config, train, progress, repo, pull_request)
+    if pull_request and not state.get("pull-request"):
+        lines.append(_open_pull_request(progress, repo, (secret, owner, name), targets))
+    lines.append(f"{train.name} {state['version']}: commit {git.short(str(state['commit']))}, "
+                 f"tag {state['tag']} in {repo}")
+    return lines
+
+
+def _base_and_remote(repo: Path) -> tuple[str, str]:
+    """The branch the checkout releases from, and the remote it pushes to."""
+    base = git.current_branch(repo)
+    if base is None:
+        raise ReleaseError(f"{repo}: HEAD is detached: switch to the branch the add-on "
+                           "releases from (e.g. main)")
+    remote = git.default_remote(repo, base)
+    if remote is None:
+        raise ReleaseError(f"{repo}: no remote to push to: add one (git remote add origin "
+                           "URL)")
+    return base, remote
+
+
+def _enter_branch(repo: Path, branch: str) -> None:
+    """Switch to the release branch, made here (or left by an earlier try at HEAD)."""
+    if git.branch_exists(repo, branch) and git.rev(repo, branch) != git.head(repo):
+        raise ReleaseError(f"{repo}: branch {branch} already exists with other commits: "
+                           "delete or rename it, then run again")
+    if git.branch_exists(repo, branch):
+        _switch(repo, branch)
+    else:
+        git.git(repo, "switch", "--quiet", "-c", branch, what=f"git switch -c {branch}")
+
+
+def _commit_in_checkout(config: Config, where: Config, train: Train, targets: dict[str, str],
+                        part: str, progress: Progress) -> tuple[list[str], bool]:
+    """Preflight the checkout, then commit the moved pins and the train's bump on a release
+    branch; (the lines, False) when the checkout already pins the targets."""
+    repo = where.root
+    base, remote = _base_and_remote(repo)
+    lines = [f"ok: {check_clean(repo)}", f"ok: {check_upstream(repo, base)}"]
+    version = bump(train_version(scan(where, [train]), train), part=part)
+    tag = train.tag(version.text)
+    branch = branch_name(config.branch_model.release_branch, train, version)
+    _, moved = _pin_edits(where, train, targets)
+    if not moved:
+        return [f"{train.name} already pins "
+                + ", ".join(f"{k} {v}" for k, v in targets.items()) + f" (in {repo})"], False
+    lines.append(f"ok: {check_tag_free(repo, tag, remote)}")
+    _enter_branch(repo, branch)
+    try:
+        lines += _pin_and_bump(where, train, targets, part, commit=True)
+    except BaseException:
+        _switch(repo, base)
+        git.run_git(repo, "branch", "-D", branch)  # made above, still at base's commit
+        raise
+    progress.save(repository=str(repo), base=base, remote=remote, branch=branch,
+                  version=version.text, tag=tag, commit=git.head(repo))
+    return lines, True
+
+
+def _tag_and_push(config: Config, train: Train, progress: Progress, repo: Path,
+                  pull_request: bool) -> list[str]:
+    """Tag the downstream commit and push it: its release branch for a pull request, else
+    its base branch, fast-forwarded to it."""
+    from release.git.tagging import push_release, tag_release
+
+    state, lines = progress.state, []
     branch, base, remote = str(state["branch"]), str(state["base"]), str(state["remote"])
     if not state.get("tagged"):
         _switch(repo, branch)
@@ -287,19 +322,24 @@ def release_in_checkout(config: Config, train: Train, targets: dict[str, str], p
             git.git(repo, "merge", "--quiet", "--ff-only", branch, what="git merge --ff-only")
             lines.append(push_release(fresh, branch=base, remote=remote))
         progress.save(pushed=True)
-    if pull_request and not state.get("pull-request"):
-        title = git.git(repo, "log", "-1", "--format=%s", str(state["commit"]))
-        body = (f"Pins {', '.join(f'{k} {v}' for k, v in targets.items())} (verified on PyPI) "
-                f"and releases {train.name} {state['version']} (tag {state['tag']}).\n\n"
-                "Opened by release-train pin-downstream.")
-        made = open_pull_request(api_base(), owner, name, secret, head=branch, base=base,
-                                 title=title, body=body)
-        progress.save(**{"pull-request": made.url})
-        lines.append(("opened" if made.created else "already open:")
-                     + f" pull request {made.url}")
-    lines.append(f"{train.name} {state['version']}: commit {git.short(str(state['commit']))}, "
-                 f"tag {state['tag']} in {repo}")
     return lines
+
+
+def _open_pull_request(progress: Progress, repo: Path, github: tuple[str, str, str],
+                       targets: dict[str, str]) -> str:
+    """Propose the pushed release branch to the base branch (GitHub: token, owner, name)."""
+    from release.announce.github import api_base, open_pull_request
+
+    state = progress.state
+    secret, owner, name = github
+    title = git.git(repo, "log", "-1", "--format=%s", str(state["commit"]))
+    body = (f"Pins {', '.join(f'{k} {v}' for k, v in targets.items())} (verified on PyPI) "
+            f"and releases {progress.train} {state['version']} (tag {state['tag']}).\n\n"
+            "Opened by release-train pin-downstream.")
+    made = open_pull_request(api_base(), owner, name, secret, head=str(state["branch"]),
+                             base=str(state["base"]), title=title, body=body)
+    progress.save(**{"pull-request": made.url})
+    return ("opened" if made.created else "already open:") + f" pull request {made.url}"
 
 
 def _journal(root: Path, targets: dict[str, str], artifact: str, lines: list[str]) -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from release import repo as git
-from release.config import Argv, Config, Gates, Train, load
+from release.config import Argv, Config, Gates, Train
 from release.confine import write_atomic
 from release.errors import ReleaseError
 from release.proc import run, scrubbed_env
-from release.record import Record, all_records, now, private_dir
+from release.record import Record, now, private_dir
 from release.redaction import redact
 from release.worktrees import clean_worktree
 
@@ -75,11 +75,11 @@ def run_command(argv: Argv, cwd: Path, log: Path, env: Mapping[str, str], root: 
             "finished": now()}
 
 
-def _log_dir(root: Path, commit: str) -> Path:
+def log_dir(root: Path, commit: str) -> Path:
     return private_dir(root) / LOGS / f"gates-{git.short(commit)}"
 
 
-def _inside(config: Config) -> Path:
+def inside(config: Config) -> Path:
     """Where the configuration sits below the git top level (a worktree has the same)."""
     return config.root.resolve().relative_to(git.require_repo(config.root).resolve())
 
@@ -89,7 +89,7 @@ def prepare(config: Config, gates: Gates, tree: Path, commit: str, say: Say,
     """Run the before-build commands in a worktree of `commit` (tree = its config root),
     stopping at the first that fails (the caller `require`s each result)."""
     results = []
-    logs = _log_dir(config.root, commit)
+    logs = log_dir(config.root, commit)
     for n, argv in enumerate(gates.before_build, 1):
         log = logs / f"{label}-{n:02d}-{_slug(argv)}.log"
         result = run_command(argv, tree, log, gate_env(config), config.root, "before-build",
@@ -133,11 +133,11 @@ def run_gates(config: Config, gates: Gates, commit: str, done: Iterable[str] = (
     if not todo:
         return results
     with clean_worktree(config.root, commit) as worktree:
-        tree = worktree / _inside(config)
+        tree = worktree / inside(config)
         results += prepare(config, gates, tree, commit, say, label="gates-before-build")
         if not all(r["ok"] for r in results):
             return results
-        logs = _log_dir(config.root, commit)
+        logs = log_dir(config.root, commit)
         for argv in todo:
             n = gates.checks.index(argv) + 1
             result = run_command(argv, tree, logs / f"check-{n:02d}-{_slug(argv)}.log",
@@ -161,38 +161,6 @@ def identity(repo: Path) -> str:
     return re.sub(r"\s+\d+\s+[+-]\d{4}$", "", ident)
 
 
-def run_ack(root: Path, text: str, train: str | None = None, dry_run: bool = False) -> str:
-    """`release-train ack TEXT`: record who confirmed a manual checkpoint, and when, in every
-    release in progress that waits for it (with `dry_run`: which records it would mark)."""
-    from release.pipeline.steps import next_step
-
-    config = load(root)
-    chosen = [config.train(train)] if train else list(config.trains.values())
-    known = {t.name: required(config, [t]).confirm for t in chosen}
-    everything = sorted({c for texts in known.values() for c in texts})
-    if text not in everything:
-        listed = "; ".join(f'"{c}"' for c in everything) or "none are configured (confirm = [...])"
-        raise GateError(f'"{text}" is not a checkpoint of this release: {listed}')
-    waiting: list[Record] = [r for r in all_records(config.root)
-                             if text in known.get(r.train, ())
-                             and next_step(config, r) is not None]
-    if not waiting:
-        raise GateError(f'no release in progress waits for "{text}": start it (release-train '
-                        "release ...); it stops at the checkpoint, then acknowledge it")
-    who = identity(config.root)
-    if dry_run:
-        return "\n".join([*(f'would acknowledge "{text}" for {r.train} {r.version} as {who} '
-                            f"in {r.path.relative_to(config.root)}" for r in waiting),
-                          "dry run: nothing written"])
-    for record in waiting:
-        acks = dict(record.data.get("acks", {}))
-        acks.setdefault(text, {"by": who, "at": now()})
-        record.set("acks", acks)
-    return "\n".join(f'acknowledged "{text}" for {r.train} {r.version} '
-                     f"({r.data['acks'][text]['by']}, {r.data['acks'][text]['at']})"
-                     for r in waiting)
-
-
 def check_acks(records: Sequence[Record], gates_of: Mapping[str, Gates]) -> dict[str, Any]:
     """Every checkpoint acknowledged in each record; GateError naming the first missing."""
     for record in records:
@@ -203,37 +171,3 @@ def check_acks(records: Sequence[Record], gates_of: Mapping[str, Gates]) -> dict
                             f'ack "{missing[0]}", then the same release command again')
     return {r.train: {t: r.data.get("acks", {}).get(t) for t in gates_of[r.train].confirm}
             for r in records}
-
-
-# --- `invoke gates` ---------------------------------------------------------------------------
-
-def run_gates_command(root: Path, trains: Sequence[str] | None, ref: str = "HEAD",
-                      dry_run: bool = False) -> str:
-    """`invoke gates`: the release's checks on a clean worktree of REF (committed state only),
-    as the release runs them; nothing journaled, logs in .release/logs/. With `dry_run`, the
-    commands it would run, and where."""
-    config = load(root)
-    chosen = [config.train(n) for n in trains] if trains else list(config.trains.values())
-    gates = required(config, chosen)
-    commit = git.rev(config.root, ref)
-    if commit is None:
-        raise GateError(f"{ref!r} is not a commit here")
-    if not gates.checks:
-        return "no checks configured (checks = [[...]] in the release config)"
-    if dry_run:
-        inside = _inside(config).as_posix()
-        where = f"a clean worktree of {git.short(commit)}" + (f", in {inside}/"
-                                                              if inside != "." else "")
-        return "\n".join([f"would run, in {where} (logs in {_log_dir(config.root, commit)}):",
-                          *(f"  before-build: {shlex.join(a)}" for a in gates.before_build),
-                          *(f"  check: {shlex.join(a)}" for a in gates.checks),
-                          "dry run: nothing run, nothing written"])
-    lines: list[str] = []
-    results = run_gates(config, gates, commit, say=lines.append)
-    print("\n".join(lines))
-    for result in results:
-        require(result)
-    said = f"ok: {len(gates.checks)} check(s) passed on {git.short(commit)}"
-    if gates.confirm:
-        said += "\nat release, to acknowledge: " + "; ".join(f'"{c}"' for c in gates.confirm)
-    return said

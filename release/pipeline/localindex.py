@@ -26,7 +26,6 @@ from types import TracebackType
 from typing import IO, Any
 
 import requests
-from packaging.utils import canonicalize_name
 
 from release.errors import IndexServerError, ReleaseError
 from release.platforms import executable_name
@@ -78,10 +77,6 @@ class LocalIndex:
         """The base of devpi's JSON API, as `IndexClient(json_api=...)` takes it."""
         return self.url
 
-    def json_url(self, project: str) -> str:
-        """devpi's own JSON view of a project (ask with `Accept: application/json`)."""
-        return f"{self.url}/{canonicalize_name(project)}"
-
 
 class LocalDevpi:
     """Start, stop and restart a devpi-server whose data lives in one directory.
@@ -92,13 +87,8 @@ class LocalDevpi:
     it and removes the directory if we created it.
     """
 
-    def __init__(
-        self,
-        directory: Path | str | None = None,
-        *,
-        port: int | None = None,
-        startup_timeout: float = 30.0,
-    ) -> None:
+    def __init__(self, directory: Path | str | None = None, *, port: int | None = None,
+                 startup_timeout: float = 30.0) -> None:
         self._owns_directory = directory is None
         base = Path(tempfile.mkdtemp(prefix="release-devpi-")) if directory is None \
             else Path(directory)
@@ -265,12 +255,8 @@ class LocalDevpi:
     def __enter__(self) -> LocalDevpi:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
 
     # -- indexes ----------------------------------------------------------------------------
@@ -313,15 +299,8 @@ class LocalDevpi:
         register(token)
         return token
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        payload: dict[str, Any],
-        *,
-        what: str,
-        token: tuple[str, str] | None = None,
-    ) -> dict[str, Any]:
+    def _call(self, method: str, path: str, payload: dict[str, Any], *, what: str,
+              token: tuple[str, str] | None = None) -> dict[str, Any]:
         """One JSON request to devpi's API; its refusals become IndexServerError."""
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if token is not None:

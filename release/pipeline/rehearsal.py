@@ -27,7 +27,8 @@ from release.confine import write_atomic
 from release.errors import ReleaseError, os_reason
 from release.lock import held
 from release.pipeline.localindex import LocalDevpi, LocalIndex, new_password
-from release.pipeline.stages import Say, release_command
+from release.pipeline.order import run_release
+from release.pipeline.release import Say, prepare
 from release.proc import run
 from release.redaction import register
 
@@ -252,4 +253,5 @@ def _run(ws: Workspace, part: str, pythons: Sequence[str] | None,
     for change in changes(load(ws.repo)):
         if not trains or change.train in trains:
             say(f"{change.train}: {change.summary}")
-    return release_command(ws.repo, trains or None, part, None, pythons, platforms, say)
+    with held(ws.repo):
+        return run_release(prepare(ws.repo, trains or None, part, None, pythons, platforms, say))
