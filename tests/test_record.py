@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from release.errors import ReleaseError
-from release.record import load
+from release.record import journaled, load
 
 
 def test_next_step_follows_the_last_step_done(tmp_path: Path) -> None:
@@ -44,6 +44,25 @@ def test_a_failed_step_keeps_its_error_redacted(tmp_path: Path,
     step = json.loads(text)["steps"]["pypi-upload"]
     assert step["status"] == "failed" and step["error"] == "refused token ***"
     assert (tmp_path / ".release/.gitignore").read_text() == "*\n"
+
+
+def test_one_journaled_step_across_several_records(tmp_path: Path) -> None:
+    """A stage of two trains is one step: running in both, then done with each train's
+    outputs, or failed in both with the error."""
+    core, ext = load(tmp_path, "core", "1.0.0"), load(tmp_path, "ext", "2.0.0")
+    url = "http://127.0.0.1:1/a/+simple/"
+    inputs = {"core": {"index": url}, "ext": {"index": url}}
+    with journaled([core, ext], "testpypi-upload", inputs, where=url) as out:
+        assert load(tmp_path, "ext", "2.0.0").step("testpypi-upload")["status"] == "running"
+        out["core"]["uploaded"], out["ext"]["uploaded"] = ["a.whl"], ["b.whl"]
+    assert load(tmp_path, "core", "1.0.0").outputs("testpypi-upload") == {"uploaded": ["a.whl"]}
+    assert load(tmp_path, "ext", "2.0.0").done("testpypi-upload", url)
+    with pytest.raises(ReleaseError, match="boom"):
+        with journaled([core, ext], "testpypi-verify", inputs):
+            raise ReleaseError("boom")
+    for again in (load(tmp_path, "core", "1.0.0"), load(tmp_path, "ext", "2.0.0")):
+        step = again.data["steps"]["testpypi-verify"]
+        assert step["status"] == "failed" and step["error"] == "boom"
 
 
 def test_a_stage_done_against_one_index_url_is_not_done_for_another(tmp_path: Path) -> None:
