@@ -14,10 +14,13 @@ import gzip
 import io
 import tarfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from release.errors import BuildError
+
+M = TypeVar("M")
 
 EXAMPLES = 3  # members named per cause; the rest are counted
 
@@ -60,13 +63,28 @@ def _member_causes(kind: str, order1: list[str], order2: list[str]) -> list[str]
     return causes
 
 
+def _compare_members(kind: str, left: Mapping[str, M], right: Mapping[str, M],
+                     checks: Mapping[str, Callable[[M, M], bool]],
+                     content: Callable[[str], bool]) -> list[str]:
+    """Causes found member by member, the same way for tar and zip: members added, removed or
+    reordered, each metadata check that differs, then content (`content(name)`: differs?)."""
+    causes = _member_causes(kind, list(left), list(right))
+    common = [n for n in left if n in right]
+    for what, differs in checks.items():
+        names = [n for n in common if differs(left[n], right[n])]
+        if names:
+            causes.append(f"{what} ({_some(names)})")
+    changed = [n for n in common if content(n)]
+    if changed:
+        causes.append(f"member content ({_some(changed)})")
+    return causes
+
+
 def _tar_causes(left: bytes, right: bytes) -> list[str]:
     with tarfile.open(fileobj=io.BytesIO(left)) as t1, \
             tarfile.open(fileobj=io.BytesIO(right)) as t2:
         m1 = {m.name: m for m in t1.getmembers()}
         m2 = {m.name: m for m in t2.getmembers()}
-        causes = _member_causes("tar", list(m1), list(m2))
-        common = [n for n in m1 if n in m2]
         checks: dict[str, Callable[[tarfile.TarInfo, tarfile.TarInfo], bool]] = {
             "tar member mtimes": lambda a, b: a.mtime != b.mtime,
             "tar member permissions": lambda a, b: a.mode != b.mode,
@@ -76,14 +94,9 @@ def _tar_causes(left: bytes, right: bytes) -> list[str]:
                 b.type, b.linkname),
             "tar pax headers": lambda a, b: _pax(a) != _pax(b),
         }
-        for what, differs in checks.items():
-            names = [n for n in common if differs(m1[n], m2[n])]
-            if names:
-                causes.append(f"{what} ({_some(names)})")
-        changed = [n for n in common if m1[n].isfile() and m2[n].isfile()
-                   and _tar_read(t1, m1[n]) != _tar_read(t2, m2[n])]
-    if changed:
-        causes.append(f"member content ({_some(changed)})")
+        causes = _compare_members(
+            "tar", m1, m2, checks, lambda n: m1[n].isfile() and m2[n].isfile()
+            and _tar_read(t1, m1[n]) != _tar_read(t2, m2[n]))
     return causes or ["the tar headers (same members, metadata and content: the tar format "
                       "or padding)"]
 
@@ -102,8 +115,6 @@ def _zip_causes(left: bytes, right: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(left)) as z1, zipfile.ZipFile(io.BytesIO(right)) as z2:
         i1 = {i.filename: i for i in z1.infolist()}
         i2 = {i.filename: i for i in z2.infolist()}
-        causes = _member_causes("zip", list(i1), list(i2))
-        common = [n for n in i1 if n in i2]
         checks: dict[str, Callable[[zipfile.ZipInfo, zipfile.ZipInfo], bool]] = {
             "zip member timestamps": lambda a, b: a.date_time != b.date_time,
             "zip member permissions": lambda a, b: a.external_attr != b.external_attr,
@@ -112,13 +123,7 @@ def _zip_causes(left: bytes, right: bytes) -> list[str]:
             "zip member extra fields or comments": lambda a, b: (a.extra, a.comment) != (
                 b.extra, b.comment),
         }
-        for what, differs in checks.items():
-            names = [n for n in common if differs(i1[n], i2[n])]
-            if names:
-                causes.append(f"{what} ({_some(names)})")
-        changed = [n for n in common if z1.read(n) != z2.read(n)]
-        if changed:
-            causes.append(f"member content ({_some(changed)})")
+        causes = _compare_members("zip", i1, i2, checks, lambda n: z1.read(n) != z2.read(n))
         if z1.comment != z2.comment:
             causes.append("the zip archive comment")
     return causes or ["the zip headers (same members, metadata and content)"]
