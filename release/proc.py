@@ -151,6 +151,64 @@ def run_together(
             kept.close()
 
 
+class Started:
+    """A program started before the parent knows what to tell it: it prepares (imports,
+    say) while the parent works, then gets its input on stdin (`finish`) or is stopped."""
+
+    def __init__(self, args: list[str], child: subprocess.Popen[str]) -> None:
+        self.args = args
+        self.child = child
+
+    def finish(self, input: str, timeout: float | None = None
+               ) -> subprocess.CompletedProcess[str]:
+        """Send `input`, wait for the exit; CommandError when non-zero, TimedOut (after
+        stopping it) past the deadline."""
+        try:
+            out, _ = self.child.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.stop()
+            raise TimedOut(redact(f"{shlex.join(self.args)} timed out after {timeout} s"),
+                           float(timeout or 0)) from exc
+        if self.child.returncode != 0:
+            raise CommandError(self.args, self.child.returncode, out or "")
+        return subprocess.CompletedProcess(self.args, 0, out or "", "")
+
+    def stop(self) -> None:
+        """SIGTERM if it still runs (it passes the signal on to its own children), SIGKILL if
+        it has not exited 10 s later; idempotent."""
+        if self.child.poll() is None:
+            self.child.terminate()
+            try:
+                self.child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait()
+        for pipe in (self.child.stdin, self.child.stdout):
+            if pipe is not None and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+
+def start(argv: Sequence[str | os.PathLike[str]], *, env: Mapping[str, str] | None = None,
+          credentials: bool = False) -> Started:
+    """Start argv (logged, redacted, no shell) with stdin kept open for `Started.finish`;
+    its stdout and stderr are read together."""
+    args = [os.fspath(a) for a in argv]
+    if not credentials:
+        env = without_credentials(os.environ if env is None else env)
+    log.debug("start: %s", redact(shlex.join(args)))
+    try:
+        child = subprocess.Popen(args, env=None if env is None else dict(env),
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+                                 errors="replace")
+    except FileNotFoundError as exc:
+        raise ReleaseError(f"{args[0]}: program not found; is it installed?") from exc
+    return Started(args, child)
+
+
 def _stop(procs: Sequence[tuple[list[str], subprocess.Popen[str], object]]) -> None:
     """Terminate what still runs; kill what does not stop within 5 s."""
     for _, child, _ in procs:

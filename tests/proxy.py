@@ -74,6 +74,10 @@ class Faults:
     seen: list[str] = field(default_factory=list)
     # every upload (a POST naming a file) the index answered: (file name, status)
     posted: list[tuple[str, int]] = field(default_factory=list)
+    # in the order they happened, with time.monotonic(): ("arrived", "GET /path") when a
+    # request's head arrives, ("sent", file) once an upload's body is here (before the index
+    # sees it), ("answered", "GET /path" or the file) once the index has answered
+    events: list[tuple[float, str, str]] = field(default_factory=list)
 
     def clear(self) -> None:
         """The index recovers: no more faults."""
@@ -160,6 +164,7 @@ class FaultProxy:
             def _forward(self) -> None:
                 faults = proxy.faults
                 faults.seen.append(f"{self.command} {self.path}")
+                faults.events.append((time.monotonic(), "arrived", f"{self.command} {self.path}"))
                 now = time.monotonic()
                 if now < faults.hide_until and re.search(faults.hide_pattern, self.path):
                     self._answer(404, b"not yet")
@@ -178,10 +183,14 @@ class FaultProxy:
                 if rule is not None and rule.action == "stall":
                     time.sleep(rule.seconds)
                 body = self.rfile.read(length) if length else None
+                named = _UPLOADED.search(body or b"") if self.command == "POST" else None
+                if named is not None:
+                    faults.events.append((time.monotonic(), "sent", named[1].decode()))
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 reply = requests.request(self.command, proxy.upstream + self.path, data=body,
                                          headers=headers, allow_redirects=False, timeout=60)
-                named = _UPLOADED.search(body or b"") if self.command == "POST" else None
+                faults.events.append((time.monotonic(), "answered", named[1].decode()
+                                      if named is not None else f"{self.command} {self.path}"))
                 if named is not None:
                     faults.posted.append((named[1].decode(), reply.status_code))
                 if self.command == "POST" and faults.lag_after_upload:

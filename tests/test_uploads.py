@@ -20,7 +20,7 @@ from release.errors import BuildError, UploadError
 from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.publish.endpoints import Endpoint
 from release.publish.index import IndexClient
-from release.publish.uploads import shares, upload
+from release.publish.uploads import Share, shares, upload
 from tests.proxy import FaultProxy
 from tests.repos import copy_example
 
@@ -161,21 +161,46 @@ def via(proxy: FaultProxy, index: LocalIndex, monkeypatch: pytest.MonkeyPatch) -
                    simple_url=proxy.translate(target.simple_url))
 
 
-def test_shares_keep_whole_projects_sdists_first(copies: list[Manifest]) -> None:
+def test_shares_keep_whole_projects_in_twines_order(copies: list[Manifest]) -> None:
     files = [m.directory / a.filename for m in copies for a in m.artifacts]
     projects = {a.filename: a.package for m in copies for a in m.artifacts}
     split = shares(files, projects, 4)
-    assert len(split) == 4 and sorted(p for s in split for p in s) == sorted(files)
+    assert len(split) == 4 and all(share.after is None for share in split)
+    assert sorted(p for s in split for p in s.files) == sorted(files)
     for share in split:
-        for project in {projects[p.name] for p in share}:
-            mine = [p.name for p in share if projects[p.name] == project]
-            assert mine[0].endswith(".tar.gz")  # its sdist before its wheel
-        assert all(not [q for q in other if projects[q.name] in {projects[p.name] for p in share}]
+        for project in {projects[p.name] for p in share.files}:
+            mine = [p.name for p in share.files if projects[p.name] == project]
+            assert mine[0].endswith(".whl")  # as twine sends them: its wheel, then its sdist
+        assert all(not [q for q in other.files
+                        if projects[q.name] in {projects[p.name] for p in share.files}]
                    for other in split if other is not share)  # a project in one share only
-    assert max(map(len, split)) - min(map(len, split)) <= 2  # balanced
-    assert shares(files, projects, 1) == [sorted(files, key=lambda p: (
-        not p.name.endswith(".tar.gz"), p.name))]  # 1: today's single ordered run
+    assert max(len(s.files) for s in split) - min(len(s.files) for s in split) <= 2  # balanced
+    assert max(len(s.files) for s in shares(files, projects, 7)) == 4  # 28 files, 7 connections
+    assert shares(files, projects, 1) == [Share(tuple(sorted(files, key=lambda p: (
+        not p.name.endswith(".whl"), p.name))))]  # 1: one run, in twine's order
     assert len(shares(files[:2], projects, 4)) == 1  # never more shares than projects
+
+
+def test_a_project_with_many_files_spreads_them_once_its_first_is_sent(tmp_path: Path) -> None:
+    # One project with an sdist and 9 wheels, two small ones: 14 files, 4 connections.
+    names = ["big-1.0.tar.gz", *(f"big-1.0-py3-none-plat{i}.whl" for i in range(9)),
+             "a-1.0.tar.gz", "a-1.0-py3-none-any.whl", "b-1.0.tar.gz", "b-1.0-py3-none-any.whl"]
+    files = []
+    for name in names:
+        (path := tmp_path / name).write_bytes(b"x")
+        files.append(path)
+    projects = {name: name.split("-")[0] for name in names}
+    plan = shares(files, projects, 4)
+    assert sorted(p for s in plan for p in s.files) == sorted(files)
+    first = [s for s in plan if s.after is None]
+    later = [s for s in plan if s.after is not None]
+    assert len(first) <= 4 and {p.name for s in first for p in s.files} == {
+        "big-1.0-py3-none-plat0.whl", "a-1.0.tar.gz", "a-1.0-py3-none-any.whl", "b-1.0.tar.gz",
+        "b-1.0-py3-none-any.whl"}  # the big project's first file, the small ones whole
+    carrier = next(i for i, s in enumerate(plan)
+                   if tmp_path / "big-1.0-py3-none-plat0.whl" in s.files)
+    assert len(later) == 4 and all(s.after == carrier for s in later)  # its wheels: after it
+    assert max(len(s.files) for s in later) == 3  # spread over every connection
 
 
 def test_concurrent_upload_sends_each_file_once_and_a_rerun_skips_them_all(
@@ -250,3 +275,50 @@ def test_server_stopped_mid_concurrent_upload_then_rerun_sends_each_file_once(
     assert sorted(sent_again) == sorted(missing)  # only what was missing, each once
     assert listed(index, copies) == everything
     assert not Counter(proxied.faults.stored()) - Counter(list(everything))  # none twice
+
+
+def in_flight_after(events: list[tuple[float, str, str]], start: int) -> int:
+    """The most uploads the index was busy with at once, from event `start` on."""
+    busy = peak = 0
+    for _, kind, what in events[start:]:
+        if kind == "arrived" and what.startswith("POST "):
+            busy += 1
+            peak = max(peak, busy)
+        elif kind == "answered" and not what.startswith(("GET ", "POST ", "PUT ", "HEAD ")):
+            busy -= 1
+    return peak
+
+
+def test_a_project_with_many_wheels_goes_over_every_connection_after_its_sdist(
+        copies: list[Manifest], local_index: LocalIndex, proxied: FaultProxy,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    core = next(m for m in copies if m.train == "core")
+    sdist, wheel = (next(a for a in core.artifacts
+                         if a.package == "skyline-core" and a.kind == kind)
+                    for kind in ("sdist", "wheel"))
+    small = [a for a in core.artifacts if a.package == "skyline"]
+    # The same wheel under six more platform tags: one project with 8 files among 10.
+    extra = []
+    for tag in ("manylinux_2_28_x86_64", "manylinux_2_28_aarch64", "musllinux_1_2_x86_64",
+                "win_amd64", "win32", "macosx_11_0_arm64"):
+        name = wheel.filename.replace("-any.whl", f"-{tag}.whl")
+        shutil.copyfile(core.directory / wheel.filename, core.directory / name)
+        extra.append(replace(wheel, filename=name))
+    many = replace(core, artifacts=(sdist, wheel, *extra, *small))
+    target = via(proxied, local_index, monkeypatch)
+    result = upload([many], target, concurrency=4)
+    assert "upload 10 file(s) to localtest" in capsys.readouterr().out
+    assert sorted(result.uploaded) == sorted(a.filename for a in many.artifacts)
+    assert listed(local_index, [many]) == {a.filename: a.sha256 for a in many.artifacts}
+    events = proxied.faults.events
+    for package in ("skyline-core", "skyline"):
+        mine = {a.filename for a in many.artifacts if a.package == package}
+        sent = [(i, e[2]) for i, e in enumerate(events) if e[1] == "sent" and e[2] in mine]
+        first = events.index(next(e for e in events if e[1:] == ("answered", sent[0][1])))
+        assert all(i > first for i, _ in sent[1:])  # its first file stored before the next goes
+    # ... and then skyline-core's other seven files went over more than one connection at once.
+    lead = next(e[2] for e in events if e[1] == "sent" and e[2].startswith("skyline_core"))
+    assert in_flight_after(events, events.index(next(
+        e for e in events if e[1:] == ("answered", lead)))) >= 2
+    assert sorted(proxied.faults.stored()) == sorted(result.uploaded)  # each file once

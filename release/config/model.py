@@ -21,7 +21,7 @@ DEFAULT_COMMIT_MESSAGE = "chore(release): {train} {version}"
 DEFAULT_PYTHONS = ("3.11", "3.12", "3.13")
 DEFAULT_PLATFORMS = ("windows", "macos", "x86_64-manylinux_2_28", "aarch64-manylinux_2_28")
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
-DEFAULT_UPLOAD_CONCURRENCY = 4  # twine processes, each with a share of the files
+DEFAULT_UPLOAD_CONCURRENCY = 8  # twine processes, each with a share of the files
 MAX_UPLOAD_CONCURRENCY = 32
 
 
