@@ -161,3 +161,74 @@ def test_wait_sees_files_that_appear_late_and_fails_clearly_past_the_deadline(
         message = str(info.value)
         assert "still does not show 6 file(s)" in message
         assert files[0].name in message
+
+SMOKE_MODULE = '''import os, sys
+
+
+def _ran(name, code):
+    with open(os.environ["RT_SMOKE_LOG"], "a") as log:
+        log.write(name + "\\n")
+    if code:
+        print("broken on purpose", file=sys.stderr)
+    return code
+
+
+def a():
+    return _ran("rt-smoke-a", 3)
+
+
+def a2():
+    return _ran("rt-smoke-a2", 0)
+
+
+def b():
+    return _ran("rt-smoke-b", 3)
+'''
+
+
+def write_wheel(out: Path, name: str, scripts: dict[str, str]) -> Path:
+    """A minimal pure-Python wheel (module and console scripts), written by hand."""
+    import base64
+    import hashlib
+    import zipfile
+
+    module = name.replace("-", "_")
+    info = f"{module}-1.0.dist-info"
+    entry_points = "[console_scripts]\n" + "".join(f"{k} = {module}:{v}\n"
+                                                    for k, v in scripts.items())
+    files = {f"{module}/__init__.py": SMOKE_MODULE,
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+                              "Tag: py3-none-any\n",
+             f"{info}/entry_points.txt": entry_points}
+    record = []
+    path = out / f"{module}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for member, text in files.items():
+            data = text.encode()
+            wheel.writestr(member, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{member},sha256={digest.decode()},{len(data)}")
+        wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+    return path
+
+
+def test_each_console_script_runs_once_and_a_broken_one_is_named(
+        local_index: LocalIndex, twine_upload: Upload, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    made = [write_wheel(tmp_path, "rt-smoke-a", {"rt-smoke-a": "a", "rt-smoke-a2": "a2"}),
+            write_wheel(tmp_path, "rt-smoke-b", {"rt-smoke-b": "b"})]
+    upload(twine_upload, local_index, *made)
+    log = tmp_path / "ran.log"
+    monkeypatch.setenv("RT_SMOKE_LOG", str(log))
+    result = install_back(find_all(("3.12",))[0], [Wheel.read(p) for p in made],
+                          [local_index.simple_url], tmp_path)
+    assert not result.ok
+    # The first script through its wrapper, a process of its own ...
+    assert result.packages["rt-smoke-a"].startswith("smoke failed: ")
+    assert "bin/rt-smoke-a --help exited 3: broken on purpose" in result.packages["rt-smoke-a"]
+    # ... the others' entry points in one interpreter; and each ran exactly once.
+    assert result.packages["rt-smoke-b"] == \
+        "smoke failed: rt-smoke-b: --help gave 3: broken on purpose"
+    assert sorted(log.read_text().split()) == ["rt-smoke-a", "rt-smoke-a2", "rt-smoke-b"]
+
