@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from release.errors import MissingPinError
 from release.publish.endpoints import Endpoint
 from release.publish.index import IndexClient, IndexFile
 from release.verify.crosspins import CrossPin, cross_train_pins, locate
-from release.verify.installs import Wheel, index_args
+from release.verify.installs import Wheel, index_config
 
 OWNERS = {"skyline-core": "core", "skyline-streaming": "core",
           "skyline-ext-streaming": "extensions", "skyline-ext-ai": "extensions"}
@@ -82,8 +83,10 @@ def test_a_target_with_other_versions_does_not_hide_production() -> None:
                      FALLBACKS)
     assert sources.indexes == ["https://testpypi.example/simple/", *FALLBACKS]
     assert sources.find_links == ["https://pypi.example/simple/skyline-ext-streaming/"]
-    args = index_args(sources.indexes, sources.find_links)
-    assert args[args.index("--find-links") + 1] == sources.find_links[0]
+    config = tomllib.loads(index_config(sources.indexes, sources.find_links))
+    assert config["find-links"] == sources.find_links
+    assert [i["url"] for i in config["index"]] == [sources.indexes[0], FALLBACKS[0],
+                                                   FALLBACKS[-1].rstrip("/")]
 
 
 def test_a_pin_on_neither_index_is_one_line_naming_the_train() -> None:

@@ -162,6 +162,7 @@ def test_wait_sees_files_that_appear_late_and_fails_clearly_past_the_deadline(
         assert "still does not show 6 file(s)" in message
         assert files[0].name in message
 
+
 SMOKE_MODULE = '''import os, sys
 
 
@@ -186,8 +187,9 @@ def b():
 '''
 
 
-def write_wheel(out: Path, name: str, scripts: dict[str, str]) -> Path:
-    """A minimal pure-Python wheel (module and console scripts), written by hand."""
+def write_wheel(out: Path, name: str, scripts: dict[str, str], requires: tuple[str, ...] = ()
+                ) -> Path:
+    """A minimal pure-Python wheel (module, console scripts, requirements), written by hand."""
     import base64
     import hashlib
     import zipfile
@@ -197,7 +199,8 @@ def write_wheel(out: Path, name: str, scripts: dict[str, str]) -> Path:
     entry_points = "[console_scripts]\n" + "".join(f"{k} = {module}:{v}\n"
                                                     for k, v in scripts.items())
     files = {f"{module}/__init__.py": SMOKE_MODULE,
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+                                 + "".join(f"Requires-Dist: {r}\n" for r in requires),
              f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
                               "Tag: py3-none-any\n",
              f"{info}/entry_points.txt": entry_points}
@@ -232,3 +235,23 @@ def test_each_console_script_runs_once_and_a_broken_one_is_named(
         "smoke failed: rt-smoke-b: --help gave 3: broken on purpose"
     assert sorted(log.read_text().split()) == ["rt-smoke-a", "rt-smoke-a2", "rt-smoke-b"]
 
+
+def test_the_third_party_index_is_asked_once_in_ten_minutes_and_our_names_every_time(
+        devpi: LocalDevpi, twine_upload: Upload, tmp_path: Path) -> None:
+    # Our package on the target, the dependency it needs on the index after it (where
+    # third-party dependencies come from); devpi's pages, like a mirror's, say nothing of
+    # their freshness: the last index gets PyPI's ten minutes, our names are asked each time.
+    target, third = devpi.create_index("fresh-ours"), devpi.create_index("fresh-third")
+    ours = write_wheel(tmp_path, "rt-ours", {}, requires=("rt-third",))
+    upload(twine_upload, target, ours)
+    upload(twine_upload, third, write_wheel(tmp_path, "rt-third", {}))
+    python = find_all(("3.12",))[0]
+    with FaultProxy(devpi.url).running() as proxy:
+        indexes = [proxy.translate(target.simple_url), proxy.translate(third.simple_url)]
+        for _ in range(2):  # two install-backs on one uv cache, as a release's stages do
+            result = install_back(python, [Wheel.read(ours)], indexes, tmp_path,
+                                  cache_dir=tmp_path / "uv-cache")
+            assert result.ok, result.error
+    pages = [line for line in proxy.faults.seen if "/+simple/" in line]
+    assert sum("/fresh-third/+simple/rt-third/" in page for page in pages) == 1, pages
+    assert sum("/fresh-ours/+simple/rt-ours/" in page for page in pages) == 2, pages

@@ -1,9 +1,10 @@
 """Install the release back from an index, prove the files are ours, and smoke-test them.
 
-Isolation: uv runs with `--no-config`, a cache of its own and a scrubbed environment, so the
-user's pip/uv configuration (extra indexes, find-links) cannot supply a file. Priority: the
-target index is uv's first index and the fallback only the default, and uv's first-index
-strategy never looks further for a name the target has. Proof: every file the wheel's RECORD
+Isolation: uv runs with `--no-config` and only a configuration file we write (the indexes, in
+order: index_config), a cache of its own and a scrubbed environment, so the user's pip/uv
+configuration (extra indexes, find-links) cannot supply a file. Priority: the target index is
+uv's first index and the fallback only the default, and uv's first-index strategy never looks
+further for a name the target has. Proof: every file the wheel's RECORD
 lists is hashed on disk after install and compared with the RECORD of the wheel we built, so a
 file from another index, a locally built sdist or a tampered upload cannot pass.
 """
@@ -25,6 +26,7 @@ from importlib.metadata import PathDistribution
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import tomlkit
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from release.platforms import (
@@ -98,40 +100,88 @@ def clean_env() -> dict[str, str]:
                         UV_PYTHON_PREFERENCE="only-system")
 
 
-def index_args(indexes: Sequence[str], find_links: Sequence[str] = ()) -> list[str]:
-    """In priority order: uv's first-index strategy takes a name only from the first index
-    that has it, so a later (fallback) index can never supply one of the target's names.
-    `find_links`: project pages whose files join that name's candidates (another train's
-    exact release the first index lacks)."""
-    args = ["--index-strategy", "first-index"]
-    for url in find_links:
-        args += ["--find-links", _named(url)]
-    for url in indexes[:-1]:
-        args += ["--index", _named(url)]
-    return [*args, "--default-index", _named(indexes[-1])]
+def index_config(indexes: Sequence[str], find_links: Sequence[str] = ()) -> str:
+    """The uv.toml that says where packages come from, in priority order: uv's first-index
+    strategy takes a name only from the first index that has it, so a later (fallback) index
+    can never supply one of the target's names; the last index is uv's default (the lowest
+    priority). `find_links`: project pages whose files join that name's candidates (another
+    train's exact release the first index lacks). An index URL carrying user:password is
+    written as a named index without them (uv reads its credentials from the environment:
+    index_env). The last index, where third-party dependencies come from, also gets PyPI's
+    freshness for its simple pages (see FALLBACK_FRESHNESS) unless it is the target itself or
+    carries credentials: the target and the indexes between (production, for other trains'
+    releases) keep their own answers, and our names are asked again anyway (refresh_args).
+
+    A file, not command-line options: uv takes an index's `cache-control` from configuration
+    only, and ignores configured indexes once `--index` is given."""
+    document = tomlkit.document()
+    document.add(tomlkit.comment("written by release-train (release/verify/installs.py)"))
+    document["index-strategy"] = "first-index"
+    if find_links:
+        document["find-links"] = [_named(url)[1] for url in find_links]
+    entries = tomlkit.aot()
+    for at, url in enumerate(indexes):
+        name, public = _named(url)
+        entry = tomlkit.table()
+        if name:
+            entry["name"] = name
+        if at == len(indexes) - 1:
+            entry["default"] = True
+            if at and not name and url != indexes[0]:
+                # uv 0.13 applies `cache-control` to an index written without the trailing
+                # slash only (with it the setting is silently ignored).
+                public = public.rstrip("/")
+                control = tomlkit.inline_table()
+                control["api"] = FALLBACK_FRESHNESS
+                entry["cache-control"] = control
+        entry["url"] = public
+        entries.append(entry)
+    document["index"] = entries
+    return tomlkit.dumps(document)
+
+
+@contextmanager
+def uv_indexes(indexes: Sequence[str], find_links: Sequence[str] = ()) -> Iterator[list[str]]:
+    """uv's options for index_config: `--config-file` of it, written for this one run (its
+    URLs carry no credentials) and removed after."""
+    fd, name = tempfile.mkstemp(prefix="release-train-uv-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(index_config(indexes, find_links))
+        yield ["--config-file", name]
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def index_env() -> dict[str, str]:
-    """clean_env() plus the credentials of the indexes index_args named: for uv alone."""
+    """clean_env() plus the credentials of the indexes index_config named: for uv alone."""
     return {**clean_env(), **_INDEX_CREDENTIALS}
 
 
-# Credentials of the indexes on uv's command lines, for clean_env(): the environment of a
-# process is readable by its user only, its command line by everyone (/proc/*/cmdline).
+# Credentials of the indexes in uv's configuration, for clean_env(): the environment of a
+# process is readable by its user only, a file or a command line by more.
 _INDEX_CREDENTIALS: dict[str, str] = {}
 
 
-def _named(url: str) -> str:
-    """url, or when it carries user:password, `name=url` without them (uv reads a named
-    index's credentials from UV_INDEX_<NAME>_USERNAME/_PASSWORD)."""
+def _named(url: str) -> tuple[str, str]:
+    """("", url), or when it carries user:password, a name and the URL without them (uv reads
+    a named index's credentials from UV_INDEX_<NAME>_USERNAME/_PASSWORD)."""
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
-        return url
+        return "", url
     name = "rt" + hashlib.sha256(public_url(url).encode()).hexdigest()[:10]
     _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_USERNAME"] = unquote(parts.username or "")
     _INDEX_CREDENTIALS[f"UV_INDEX_{name.upper()}_PASSWORD"] = unquote(parts.password or "")
     register(unquote(parts.password or ""))
-    return f"{name}={public_url(url)}"
+    return name, public_url(url)
+
+
+# How long the third-party index's simple pages count as fresh: PyPI's own answer for them
+# (warehouse's simple views send Cache-Control: max-age=600). Where a mirror or proxy drops
+# that header, uv asked again for every third-party page in every uv process (over 40 pages
+# for release-train's own dependencies, once per Python and resolution, each stage); a
+# third-party page at most 10 minutes old is what uv and pip show every PyPI user.
+FALLBACK_FRESHNESS = "max-age=600"
 
 
 def refresh_args(names: Iterable[str]) -> list[str]:
@@ -310,15 +360,16 @@ def install_back(python: Interpreter, wheels: Sequence[Wheel], indexes: Sequence
     cache = cache_dir or workdir / "uv-cache"
     try:
         with fresh_environment(python, workdir) as env_python:
-            argv = [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python",
-                    str(env_python), "--cache-dir", str(cache),
-                    *refresh_args(w.name for w in wheels),
-                    "--only-binary", ":all:" if no_deps else ",".join(w.name for w in wheels),
-                    *(index_args(indexes[:1]) if no_deps else index_args(indexes, find_links))]
-            if no_deps:
-                argv.append("--no-deps")
-            argv += [f"{w.name}=={w.version}" for w in wheels]
-            run(argv, env=index_env(), timeout=600, credentials=True)
+            sources = uv_indexes(indexes[:1]) if no_deps else uv_indexes(indexes, find_links)
+            with sources as where:
+                argv = [uv_binary(), "pip", "install", "--no-config", *where, "--quiet",
+                        "--python", str(env_python), "--cache-dir", str(cache),
+                        *refresh_args(w.name for w in wheels), "--only-binary",
+                        ":all:" if no_deps else ",".join(w.name for w in wheels)]
+                if no_deps:
+                    argv.append("--no-deps")
+                argv += [f"{w.name}=={w.version}" for w in wheels]
+                run(argv, env=index_env(), timeout=600, credentials=True)
             result.environment = str(env_python)
             result.packages = prove_installed(env_python, wheels)
             if not no_deps and all(v == "ok" for v in result.packages.values()):
@@ -385,12 +436,12 @@ def _compile(target: Sequence[str], requirements: Sequence[str], indexes: Sequen
              cache_dir: Path, find_links: Sequence[str], interpreter: Path | None
              ) -> tuple[bool, str]:
     where = ["--python", str(interpreter)] if interpreter is not None else []
-    argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--quiet", "--no-header", *where,
-            "--no-annotate", *target,
-            "--cache-dir", str(cache_dir), *refresh_args(r.split("==")[0] for r in requirements),
-            *index_args(indexes, find_links)]
-    proc = run(argv, env=index_env(), check=False, input="\n".join(requirements) + "\n",
-               timeout=300, credentials=True)
+    with uv_indexes(indexes, find_links) as sources:
+        argv = [uv_binary(), "pip", "compile", "-", "--no-config", *sources, "--quiet",
+                "--no-header", *where, "--no-annotate", *target, "--cache-dir", str(cache_dir),
+                *refresh_args(r.split("==")[0] for r in requirements)]
+        proc = run(argv, env=index_env(), check=False, input="\n".join(requirements) + "\n",
+                   timeout=300, credentials=True)
     if proc.returncode == 0:
         pins = [line.strip() for line in proc.stdout.splitlines()
                 if line.strip() and not line.startswith("#")]
