@@ -7,10 +7,13 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -207,6 +210,40 @@ def start(argv: Sequence[str | os.PathLike[str]], *, env: Mapping[str, str] | No
     except FileNotFoundError as exc:
         raise ReleaseError(f"{args[0]}: program not found; is it installed?") from exc
     return Started(args, child)
+
+
+_REMOVE = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+
+
+def discard(path: Path) -> None:
+    """Remove a scratch directory without waiting for it: a process of its own deletes it
+    (and may finish after we exit). Deleting the virtual environments of an install-back,
+    thousands of files and directories, took seconds on a disk mounted with online discard;
+    nothing waits on them. Never fails: whatever cannot be removed stays (as files a Windows
+    scanner still holds open)."""
+    if not path.exists():
+        return
+    _removers[:] = [r for r in _removers if r.poll() is None]  # reaped once they are done
+    try:
+        _removers.append(subprocess.Popen(
+            [sys.executable, "-c", _REMOVE, str(path)], env=scrubbed_env(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=os.name == "posix"))
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+_removers: list[subprocess.Popen[bytes]] = []
+
+
+@contextmanager
+def scratch_directory(prefix: str) -> Iterator[Path]:
+    """A new temporary directory, discarded (see `discard`) when the block ends."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        discard(path)
 
 
 def _stop(procs: Sequence[tuple[list[str], subprocess.Popen[str], object]]) -> None:

@@ -29,7 +29,7 @@ from release.lock import held
 from release.pipeline.localindex import LocalDevpi, LocalIndex, new_password
 from release.pipeline.order import run_release
 from release.pipeline.release import Say, prepare
-from release.proc import run
+from release.proc import discard, run
 from release.redaction import register
 
 IGNORED = shutil.ignore_patterns(".git", ".venv", ".ci-venv", ".nox", "dist", "build",
@@ -79,14 +79,30 @@ class Workspace:
 
     def reset(self) -> None:
         """Empty the workspace (its lock file stays: we hold it), after ending a devpi-server
-        a killed run left behind on its data."""
+        a killed run left behind on its data. What was there is moved aside at once (a
+        rename) and deleted in the background: a finished rehearsal holds thousands of
+        files, and the next one need not wait for them."""
         LocalDevpi(self.path / "devpi").end_leftover()
-        for child in self.path.iterdir():
-            if child != self.lock:
+        old = [child for child in self.path.iterdir() if child != self.lock]
+        if not old:
+            return
+        trash: Path | None = None
+        try:
+            trash = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old-",
+                                          dir=self.path.parent))
+            for child in old:
+                os.replace(child, trash / child.name)
+        except OSError:  # nowhere to move it beside the workspace: delete it here, and wait
+            for child in self.path.iterdir():
+                if child == self.lock:
+                    continue
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)
                 else:
                     child.unlink()
+        finally:
+            if trash is not None:
+                discard(trash)
 
 
 def default_workspace(source: Path) -> Path:
@@ -114,7 +130,11 @@ def _scratch_repo(source: Path, repo: Path, origin: Path) -> None:
     """repo: a clone (or a committed copy) of source on main, pushed to a bare origin."""
     top = git.toplevel(source)
     if top is not None and top.resolve() == source.resolve():
-        run(["git", "clone", "--quiet", "--no-hardlinks", str(source), str(repo)])
+        # Object files are hard-linked where the filesystem allows (git's default for a local
+        # clone, else copied): git never writes an object file again, so the scratch clone
+        # cannot change the source's, and linking a repository's loose objects takes a
+        # fraction of copying them.
+        run(["git", "clone", "--quiet", str(source), str(repo)])
         run(["git", "remote", "remove", "origin"], cwd=repo)
     else:
         # symlinks stay symlinks (as git clones them): a dangling one is no error

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from packaging.version import Version
 from release.build.manifest import Manifest
 from release.errors import InstallError
 from release.platforms import INSTALLED, host_platform, platform_table, render_table
-from release.proc import run
+from release.proc import run, scratch_directory
 from release.publish.endpoints import Endpoint
 from release.publish.visibility import Expected, wait_until_visible
 from release.verify.installs import (
@@ -140,11 +139,9 @@ def verify(manifests: Sequence[Manifest], target: Endpoint, fallbacks: Sequence[
         with target.client() as client:
             report.waited = wait_until_visible(client, expected_files(manifests),
                                                deadline=deadline, say=say)
-    # Windows may hold files of a finished environment open a moment (scanners): the
-    # temporary directory is removed as far as it can be, never failing the verification.
-    with tempfile.TemporaryDirectory(prefix="release-verify-",
-                                     ignore_cleanup_errors=True) as tmp:
-        workdir = Path(tmp)
+    # The environments are removed in the background, as far as they can be (Windows may
+    # hold files of a finished one open a moment): never failing, never waited for.
+    with scratch_directory("release-verify-") as workdir:
         cache = shared_cache()
         requirements = [f"{w.name}=={w.version}" for w in wheels]
         # The machine we run on got a real install-back: its row needs no dry run.
