@@ -190,17 +190,18 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
            concurrency: int = DEFAULT_UPLOAD_CONCURRENCY) -> UploadResult:
     """Send every file of the manifests that the index does not have yet, over at most
     `concurrency` connections (twine processes); the index is asked before a byte is sent."""
-    for manifest in manifests:
-        manifest.verify()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
     env.update({"NO_COLOR": "1", "COLUMNS": "1000",  # twine's error on one plain line
                 "PYTHONIOENCODING": "utf-8"})
     argv = ["twine", "upload", "--non-interactive", "--disable-progress-bar",
             "--repository-url", target.upload_url]
-    # twine is imported while the index answers; told nothing, the sender sends nothing.
+    # twine is imported while the files are checked and the index answers; told nothing
+    # (a refusal below), the sender sends nothing.
     sender = start([sys.executable, "-P", str(SENDER), *argv], env=env,
                    credentials=True) if FORKS else None
     try:
+        for manifest in manifests:
+            manifest.verify()
         pending, round_trip = _preflight(manifests, target)
         names = [a.filename for m in manifests for a in m.artifacts]
         sending = {p.name for p in pending}
