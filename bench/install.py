@@ -37,7 +37,7 @@ from release.verify.installs import (  # noqa: E402
 )
 from release.verify.interpreters import find_all  # noqa: E402
 from release.verify.report import workers  # noqa: E402
-from tests.repos import copy_example  # noqa: E402
+from tests.helpers.repos import copy_example  # noqa: E402
 
 
 def pip_baseline(python: Path, index: str, wheels: list[Wheel], workdir: Path) -> None:

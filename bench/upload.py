@@ -30,8 +30,8 @@ from release.errors import ReleaseError  # noqa: E402
 from release.pipeline.localindex import LocalDevpi, LocalIndex  # noqa: E402
 from release.publish.endpoints import Endpoint  # noqa: E402
 from release.publish.uploads import shares, upload  # noqa: E402
-from tests.proxy import FaultProxy  # noqa: E402
-from tests.repos import copy_example  # noqa: E402
+from tests.helpers.proxy import FaultProxy  # noqa: E402
+from tests.helpers.repos import copy_example  # noqa: E402
 
 GOAL = 3.0
 

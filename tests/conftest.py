@@ -1,49 +1,24 @@
-"""Shared fixtures: one real devpi-server on loopback per session, a tiny package built once."""
+"""Shared fixtures: one real devpi-server on loopback per pytest process (each xdist worker has
+its own), packages built once per process, the example tagged, a GitHub stand-in. What they
+are made of lives in tests/helpers/."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.proc import run
-
-BIN = Path(sys.executable).parent
-_index_numbers = itertools.count(1)
-
-DEMO_PYPROJECT = """\
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "rt-demo"
-version = "1.0.0"
-description = "A tiny package for release-train tests."
-requires-python = ">=3.8"
-"""
-
-
-@dataclass(frozen=True)
-class TinyDists:
-    """The sdist and wheel of rt-demo 1.0.0."""
-
-    sdist: Path
-    wheel: Path
-
-    @property
-    def paths(self) -> tuple[Path, Path]:
-        return (self.sdist, self.wheel)
-
-
-Upload = Callable[..., subprocess.CompletedProcess[str]]
+from tests.helpers import github as github_stand_in
+from tests.helpers.commands import invoke
+from tests.helpers.dists import TinyDists, Upload, build_mini, build_tiny
+from tests.helpers.indexes import fresh_index, stand_ins
+from tests.helpers.repos import copy_example
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +32,19 @@ def devpi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDevpi]:
         server.close()
 
 
+@pytest.fixture
+def server(devpi: LocalDevpi) -> LocalDevpi:
+    """The session's devpi-server, started (a test before may have stopped it): take indexes
+    from it with tests.helpers.indexes.fresh_index, never by a fixed name."""
+    return devpi.start()
+
+
+@pytest.fixture
+def values(server: LocalDevpi) -> dict[str, str]:
+    """Fresh testpypi and pypi stand-ins; the variables that point at them."""
+    return stand_ins(server)
+
+
 @pytest.fixture(scope="session")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One build-environment cache for the session: the first build fills it."""
@@ -64,26 +52,22 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def local_index(devpi: LocalDevpi) -> LocalIndex:
-    """A fresh, uniquely named, PyPI-like index (the server is restarted if a test stopped it)."""
-    devpi.start()
-    return devpi.create_index(f"ix{next(_index_numbers)}")
+def local_index(server: LocalDevpi) -> LocalIndex:
+    """A fresh, uniquely named, PyPI-like index."""
+    return fresh_index(server, "ix")
 
 
 @pytest.fixture(scope="session")
 def tiny_dists(tmp_path_factory: pytest.TempPathFactory) -> TinyDists:
-    """Build rt-demo 1.0.0 with `uv build` (offline from uv's cache when it can)."""
-    project = tmp_path_factory.mktemp("rt-demo")
-    (project / "pyproject.toml").write_text(DEMO_PYPROJECT, encoding="utf-8")
-    package = project / "src" / "rt_demo"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text('__version__ = "1.0.0"\n', encoding="utf-8")
-    out = project / "dist"
-    argv = [str(BIN / "uv"), "build", "--out-dir", str(out), str(project)]
-    if run([*argv, "--offline"], cwd=project, check=False, timeout=300).returncode != 0:
-        run(argv, cwd=project, timeout=300)  # needs PyPI for hatchling
-    return TinyDists(sdist=out / "rt_demo-1.0.0.tar.gz",
-                     wheel=out / "rt_demo-1.0.0-py3-none-any.whl")
+    """rt-demo 1.0.0, built once with `uv build`."""
+    return build_tiny(tmp_path_factory.mktemp("rt-demo"))
+
+
+@pytest.fixture(scope="session")
+def built_mini(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini release (one train, 4 files) built once: the repository; its files are in the
+    `dist` beside it. Copy it (tests.helpers.dists.mini_copy) before writing to it."""
+    return build_mini(tmp_path_factory.mktemp("mini"))
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +83,20 @@ def twine_upload() -> Upload:
         return run(argv, env=env, check=False, timeout=120)
 
     return upload
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> Path:
+    """A scratch copy of the example whose current versions (core, extensions) are tagged."""
+    repo = copy_example(tmp_path / "repo")
+    for train in ("core", "extensions"):
+        out = invoke("tag", "--repo", str(repo), "--train", train)
+        assert out.returncode == 0, out.stderr
+    return repo
+
+
+@pytest.fixture
+def github() -> Iterator[github_stand_in.FakeGitHub]:
+    """A GitHub REST API stand-in on loopback, recording every request."""
+    with github_stand_in.serving() as fake:
+        yield fake

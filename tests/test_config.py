@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from release.config import load
 from release.errors import ConfigError
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return root
-
-
-PKG = """
-[project]
-name = "{name}"
-version = "1.0.0"
-"""
-
-
-def repo(root: Path, release: str, *, extra: dict[str, str] | None = None,
-         in_release_toml: bool = False) -> Path:
-    files = {"pkgs/a/pyproject.toml": PKG.format(name="a"),
-             "pkgs/b/pyproject.toml": PKG.format(name="b"),
-             "docs/install.md": "pip install a==1.0.0\n"}
-    if in_release_toml:
-        files["release.toml"] = release
-    else:
-        files["pyproject.toml"] = "[tool.release]\n" + textwrap.dedent(release).lstrip()
-    return write(root, {**files, **(extra or {})})
+from tests.helpers.repos import PKG, config_repo, write
 
 
 def test_minimal_config_discovers_packages(tmp_path: Path) -> None:
-    config = load(repo(tmp_path, """
+    config = load(config_repo(tmp_path, """
         [tool.release.trains.core]
         packages = ["pkgs/*"]
     """))
@@ -50,7 +23,7 @@ def test_minimal_config_discovers_packages(tmp_path: Path) -> None:
 
 
 def test_release_toml_holds_the_same_tables(tmp_path: Path) -> None:
-    root = repo(tmp_path, """
+    root = config_repo(tmp_path, """
         tag-format = "v{version}"
         [trains.core]
         packages = ["pkgs/a"]
@@ -95,7 +68,7 @@ def test_release_toml_holds_the_same_tables(tmp_path: Path) -> None:
 )
 def test_invalid_config_is_one_line_naming_file_and_key(tmp_path: Path, table: str,
                                                         message: str) -> None:
-    root = repo(tmp_path, table.replace("[trains", "[tool.release.trains")
+    root = config_repo(tmp_path, table.replace("[trains", "[tool.release.trains")
                 .replace("[indexes", "[tool.release.indexes"))
     with pytest.raises(ConfigError, match=message) as info:
         load(root)
@@ -105,7 +78,7 @@ def test_invalid_config_is_one_line_naming_file_and_key(tmp_path: Path, table: s
 
 def test_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
     outside = write(tmp_path / "outside", {"pyproject.toml": PKG.format(name="x")})
-    root = repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["link"]')
+    root = config_repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["link"]')
     (root / "link").symlink_to(outside, target_is_directory=True)
     with pytest.raises(ConfigError, match="outside the repository"):
         load(root)
@@ -113,7 +86,7 @@ def test_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
 
 def test_a_glob_through_a_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
     outside = write(tmp_path / "outside", {"x/pyproject.toml": PKG.format(name="x")})
-    root = repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["*/*"]')
+    root = config_repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["*/*"]')
     (root / "vendor").symlink_to(outside, target_is_directory=True)
     with pytest.raises(ConfigError, match="'\\*/\\*' matches 'vendor/x', which is outside the "
                                           "repository"):
@@ -126,9 +99,9 @@ def test_a_version_file_outside_the_repository_is_refused(tmp_path: Path, where:
     outside the repository."""
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "v.py").write_text('__version__ = "1.0.0"\n')
-    root = repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["pkgs/a"]', extra={
-        "pkgs/a/pyproject.toml": '[project]\nname = "a"\ndynamic = ["version"]\n'
-                                 f'[tool.hatch.version]\npath = "{where}"\n'})
+    root = config_repo(tmp_path / "repo", '[tool.release.trains.core]\npackages = ["pkgs/a"]',
+                       extra={"pkgs/a/pyproject.toml": '[project]\nname = "a"\n'
+                              f'dynamic = ["version"]\n[tool.hatch.version]\npath = "{where}"\n'})
     (root / "pkgs/a/link").symlink_to(tmp_path / "outside", target_is_directory=True)
     if where.startswith("/tmp/"):
         where = str(tmp_path / "outside" / "v.py")
@@ -142,7 +115,7 @@ def test_a_version_file_outside_the_repository_is_refused(tmp_path: Path, where:
 
 
 def test_two_sources_and_no_source_are_refused(tmp_path: Path) -> None:
-    root = repo(tmp_path, '[tool.release.trains.core]\npackages = ["pkgs/*"]',
+    root = config_repo(tmp_path, '[tool.release.trains.core]\npackages = ["pkgs/*"]',
                 extra={"release.toml": '[trains.core]\npackages = ["pkgs/*"]\n'})
     with pytest.raises(ConfigError, match="both exist"):
         load(root)
@@ -153,7 +126,7 @@ def test_two_sources_and_no_source_are_refused(tmp_path: Path) -> None:
 
 
 def test_broken_toml_is_one_line(tmp_path: Path) -> None:
-    root = repo(tmp_path, "[tool.release.trains.core\n")
+    root = config_repo(tmp_path, "[tool.release.trains.core\n")
     with pytest.raises(ConfigError, match="pyproject.toml: not valid TOML"):
         load(root)
 

@@ -1,7 +1,8 @@
 """Secret hygiene and boundaries.
 
-A canary token sits in every credential variable while a full rehearsal runs and while the
-release fails in many ways (here and in every scenario of tests/test_faults.py); it must never
+A canary token (tests/helpers/canary.py) sits in every credential variable while the release
+fails in many ways (here and in every scenario of tests/pipeline/test_faults.py) and while full
+releases and rehearsals run (tests/pipeline/test_release.py, test_resume.py); it must never
 appear in output, logs, records, notes, exception text or any file left behind. Also: URLs with
 credentials are redacted, plain http is refused off loopback, and nothing from the config is
 ever read by a shell.
@@ -15,114 +16,33 @@ import os
 import re
 import subprocess
 import threading
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import requests
 
 from release import sessions
 from release.config import load
 from release.errors import ConfigError
-from release.pipeline.localindex import PYPI_LIKE, LocalDevpi, LocalIndex
+from release.pipeline.localindex import LocalDevpi
 from release.proc import run
 from release.publish.endpoints import endpoint
 from release.redaction import MASK, SECRET_VARIABLES, redact, register
-from tests.repos import BIN, ROOT, copy_example, env, git, invoke
-from tests.test_config import repo as config_repo
-from tests.test_pipeline import FAST, nox
+from tests.helpers.canary import CANARY, canary_env, canary_index, canary_indexes, leaks
+from tests.helpers.commands import FAST, invoke, rehearse_argv
+from tests.helpers.dists import mini_copy
+from tests.helpers.repos import BIN, ROOT, config_repo, copy_example, env, git
 
-# Looks like a PyPI API token; unique enough that any occurrence is a leak.
-CANARY = "pypi-AgEIcHlwaS5vcmcCanary" + "5e3f1b7d2c9a4e60b8f1" + "TokenDoNotLeak"
-
-
-def canary_env() -> dict[str, str]:
-    """The canary in every variable that holds a credential."""
-    return dict.fromkeys(SECRET_VARIABLES, CANARY)
-
-
-def leaks(texts: Iterable[str] = (), roots: Iterable[Path] = (),
-          secret: str = CANARY, skip: Iterable[Path] = ()) -> list[str]:
-    """Where `secret` shows up: in which text (by index) and in which file under `roots`."""
-    found = [f"text #{i}" for i, text in enumerate(texts) if secret in text]
-    needle = secret.encode()
-    skipped = {p.resolve() for p in skip}
-    for root in roots:
-        for path in [root] if root.is_file() else root.rglob("*"):
-            if path.is_file() and not path.is_symlink() and path.resolve() not in skipped \
-                    and needle in path.read_bytes():
-                found.append(str(path))
-    return found
-
-
-def canary_index(server: LocalDevpi, name: str, password: str = CANARY) -> LocalIndex:
-    """A PyPI-like devpi index whose user logs in with `password` (by default the canary:
-    a token the index accepts, so that the canary is the credential that really works)."""
-    name = f"{name}-{uuid.uuid4().hex[:8]}"  # this module may be imported twice: no counter
-    username = f"{name}-user"
-    http = requests.Session()
-    http.trust_env = False
-    headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    http.put(f"{server.url}/{username}", json={"password": password,
-             "email": f"{username}@localhost"}, headers=headers, timeout=30).raise_for_status()
-    login = http.post(f"{server.url}/+login", json={"user": username, "password": password},
-                      headers=headers, timeout=30)
-    login.raise_for_status()
-    auth = base64.b64encode(f"{username}:{login.json()['result']['password']}".encode())
-    http.put(f"{server.url}/{username}/{name}", json=PYPI_LIKE, timeout=30,
-             headers={**headers, "X-Devpi-Auth": auth.decode()}).raise_for_status()
-    return LocalIndex(name, username, password, f"{server.url}/{username}/{name}")
-
-
-@pytest.fixture(scope="session")
-def built_mini(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.test_faults import build_mini
-
-    return build_mini(tmp_path_factory)
-
-
-# --- the canary across a full rehearsal --------------------------------------------------------
-
-def test_a_full_rehearsal_never_shows_a_credential(tmp_path: Path) -> None:
-    workspace = tmp_path / "ws"
-    out = nox("-s", "rehearse", "--", str(ROOT / "examples/monorepo"), "--workspace",
-              str(workspace), *FAST, RELEASE_DEBUG="1", **canary_env())
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "rehearsal passed" in out.stdout
-    # The canary (in TWINE_PASSWORD, GITHUB_TOKEN, ...) nowhere: output, records, notes,
-    # build logs, git objects, the index server's data and log.
-    assert leaks([out.stdout, out.stderr], [workspace]) == []
-    # The rehearsal's own credentials (the local indexes' passwords) are secrets too: only the
-    # workspace's state file (0600) and devpi's data may hold them.
-    state = json.loads((workspace / "state.json").read_text())
-    assert (workspace / "state.json").stat().st_mode & 0o077 == 0
-    for index in state["indexes"].values():
-        assert leaks([out.stdout, out.stderr], [workspace / "repo", workspace / "origin.git",
-                                                workspace / "devpi" / "devpi-server.log"],
-                     secret=index["password"]) == []
-    records = list((workspace / "repo" / ".release").glob("*.json"))
-    notes = list((workspace / "repo" / ".release" / "notes").glob("*.md"))
-    assert len(records) == 2 and len(notes) == 2
-
+# --- the canary as the credential that works ---------------------------------------------
 
 def test_the_canary_as_the_token_the_indexes_accept_through_testpypi_pypi_and_verify(
-        built_mini: Path, devpi: LocalDevpi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        built_mini: Path, server: LocalDevpi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.test_faults import mini_copy
-
     repo = mini_copy(built_mini, tmp_path)
     git(repo, "tag", "-a", "-m", "core 0.4.2", "v0.4.2")  # production releases come from a tag
-    devpi.start()
-    values = {**canary_env(), "RELEASE_DEBUG": "1"}
-    for name in ("testpypi", "pypi"):
-        index = canary_index(devpi, name)  # its password is the canary: uploads work
-        prefix = name.upper()
-        values.update({f"{prefix}_UPLOAD_URL": index.upload_url,
-                       f"{prefix}_SIMPLE_URL": index.simple_url,
-                       f"{prefix}_JSON_URL": index.json_api, f"{prefix}_USERNAME": index.username})
-    for name, value in values.items():
+    # the indexes' password is the canary: uploads work
+    for name, value in canary_indexes(server).items():
         monkeypatch.setenv(name, value)
     outputs = []
     dist = built_mini.parent / "dist"
@@ -188,16 +108,15 @@ def _assert_one_clean_line(stderr: str, *roots: Path) -> str:
 
 
 def test_an_index_that_quotes_the_token_back(
-        built_mini: Path, devpi: LocalDevpi, echo: str, tmp_path: Path,
+        built_mini: Path, server: LocalDevpi, echo: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Upload refused with the token in the status line and body: the canary is masked."""
-    from tests.test_faults import mini_copy
 
     repo = mini_copy(built_mini, tmp_path)
     for name, value in canary_env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("RELEASE_DEBUG", "1")
-    index = canary_index(devpi, "echoed")
+    index = canary_index(server, "echoed")
     monkeypatch.setenv("TESTPYPI_UPLOAD_URL", echo + "/upload/")
     monkeypatch.setenv("TESTPYPI_SIMPLE_URL", index.simple_url)
     monkeypatch.setenv("TESTPYPI_USERNAME", index.username)
@@ -213,7 +132,6 @@ def test_an_index_that_quotes_the_token_back(
 def test_credentials_in_an_index_url_are_masked_wherever_the_url_is_shown(
         built_mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.test_faults import mini_copy
 
     repo = mini_copy(built_mini, tmp_path)
     closed = "127.0.0.1:9"  # discard port: nothing listens
@@ -384,14 +302,34 @@ def test_secret_variables_cover_what_ci_and_users_set() -> None:
 
 # --- command lines and devpi-server's environment, sampled while a rehearsal runs -------------
 
-def _sample(stop: threading.Event, seen: set[bytes], environs: dict[int, bytes],
-            data_dir: bytes) -> None:
-    """Every process's command line, and devpi-server's environment, until stop."""
-    while not stop.is_set():
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
+def _family(root: int) -> dict[int, Path]:
+    """root and every process descended from it, now (other tests' processes, ours or another
+    pytest's, may hold the canary in their command lines: they are not sampled)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
                 continue
-            pid = int(entry.name)
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    family = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grew = True
+    return {pid: Path(f"/proc/{pid}") for pid in family}
+
+
+def _sample(root: int, stop: threading.Event, seen: set[bytes], environs: dict[int, bytes],
+            data_dir: bytes) -> None:
+    """The command line of root and of every process it started, and devpi-server's
+    environment, until stop."""
+    while not stop.is_set():
+        for pid, entry in _family(root).items():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
@@ -409,22 +347,23 @@ def _sample(stop: threading.Event, seen: set[bytes], environs: dict[int, bytes],
 
 def test_credentials_are_on_no_command_line_and_not_in_devpi_servers_environment(
         tmp_path: Path, built_mini: Path) -> None:
-    from tests.test_faults import mini_copy, rehearse_argv
-
     source = mini_copy(built_mini, tmp_path)
     ws = tmp_path / "ws"
     seen: set[bytes] = set()
     environs: dict[int, bytes] = {}
     stop = threading.Event()
-    sampler = threading.Thread(target=_sample, args=(stop, seen, environs,
+    rehearsal = subprocess.Popen(rehearse_argv(source, ws), cwd=ROOT, env=env(**canary_env()),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = threading.Thread(target=_sample, args=(rehearsal.pid, stop, seen, environs,
                                                      str(ws / "devpi" / "data").encode()))
     sampler.start()
     try:
-        out = subprocess.run(rehearse_argv(source, ws), cwd=ROOT, env=env(**canary_env()),
-                             capture_output=True, text=True, timeout=600)
+        stdout, stderr = rehearsal.communicate(timeout=600)
     finally:
         stop.set()
         sampler.join()
+        rehearsal.kill()
+    out = subprocess.CompletedProcess(rehearsal.args, rehearsal.returncode, stdout, stderr)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     lines = [c.replace(b"\0", b" ").decode(errors="replace") for c in seen]
     # The sampler saw the children that talk to the indexes: uv installing, twine uploading.

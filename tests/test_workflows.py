@@ -22,7 +22,8 @@ from release.workflows import (
     to_yaml,
 )
 from release.workflows import release as final_workflow
-from tests.repos import BIN, ROOT, copy_example, invoke
+from tests.helpers.commands import invoke
+from tests.helpers.repos import BIN, ROOT, copy_example, env
 
 ACTIONLINT = BIN / "actionlint"
 needs_actionlint = pytest.mark.skipif(not ACTIONLINT.exists(),
@@ -239,7 +240,6 @@ def test_actionlint_really_checks(tmp_path: Path) -> None:
 
 
 def test_init_ci_gives_a_repo_without_a_noxfile_the_release_sessions(tmp_path: Path) -> None:
-    from tests.repos import BIN, copy_example, env
 
     repo = copy_example(tmp_path / "repo")
     assert not (repo / "noxfile.py").exists()

@@ -1,0 +1,51 @@
+"""The commands users type, run the way they type them from this checkout: `invoke`, `nox`,
+`release-train`, the rehearsal; and the options that keep an end-to-end release short (one
+Python, one foreign platform). Each returns the finished process; none checks its exit code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers.repos import BIN, ROOT, env
+
+FAST = ["--python", "3.11", "--platform", "windows"]  # release-train release, rehearse
+ONE = ["-p", "3.11"]  # nox's own choice of Python for testpypi, pypi, verify
+PLATFORM = ["--platform", "windows"]
+
+
+def invoke(*args: str, cwd: Path = ROOT, check: bool = False,
+           **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """Run `invoke ARGS` the way a user types it, from this checkout's tasks.py."""
+    return subprocess.run([str(BIN / "invoke"), *args], cwd=cwd, env=env(**extra_env),
+                          capture_output=True, text=True, check=check, timeout=300)
+
+
+def nox(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`nox ARGS` with this checkout's noxfile."""
+    return subprocess.run([str(BIN / "nox"), *args], cwd=ROOT, env=env(**extra_env),
+                          capture_output=True, text=True, timeout=600)
+
+
+def nox_build(repo: Path, *args: str, cache: Path, **extra_env: str
+              ) -> subprocess.CompletedProcess[str]:
+    """`nox -s build -- --repo REPO ARGS` exactly as a user runs it, build environments in
+    `cache`."""
+    return nox("-s", "build", "--", "--repo", str(repo), *args,
+               RELEASE_TRAIN_CACHE_DIR=str(cache), **extra_env)
+
+
+def release_train(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`release-train ARGS` as a user types it."""
+    return subprocess.run([str(BIN / "release-train"), *args], cwd=ROOT,
+                          env=env(**extra_env), capture_output=True, text=True, timeout=900)
+
+
+REHEARSE = "import sys; from release.sessions import rehearse; sys.exit(rehearse(sys.argv[1:]))"
+
+
+def rehearse_argv(source: Path, workspace: Path, *more: str) -> list[str]:
+    """The rehearsal of source (an rc, FAST) in workspace, as nox -s rehearse runs it."""
+    return [sys.executable, "-c", REHEARSE, str(source), "--workspace", str(workspace),
+            "--part", "rc", *FAST, *more]

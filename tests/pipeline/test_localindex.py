@@ -1,0 +1,91 @@
+"""The local devpi-server behaves like PyPI where releases care, and survives restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import socket
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from release.errors import IndexServerError
+from release.pipeline.localindex import LocalDevpi, LocalIndex
+from release.publish.index import IndexClient
+from release.redaction import redact
+from tests.helpers.dists import TinyDists, Upload
+
+
+def altered_copy(wheel: Path, directory: Path) -> Path:
+    """The same file name with different bytes (a zip comment keeps the wheel valid)."""
+    copy = directory / wheel.name
+    shutil.copy(wheel, copy)
+    with zipfile.ZipFile(copy, "a") as archive:
+        archive.comment = b"a different build"
+    assert hashlib.sha256(copy.read_bytes()).digest() != hashlib.sha256(wheel.read_bytes()).digest()
+    return copy
+
+
+def test_server_starts_fast_and_index_is_pypi_like(devpi: LocalDevpi,
+                                                   local_index: LocalIndex) -> None:
+    assert devpi.running
+    assert devpi.startup_seconds is not None and devpi.startup_seconds < 5
+    assert devpi.url.startswith("http://127.0.0.1:")
+    assert local_index.simple_url == f"{local_index.url}/+simple/"
+    config = requests.get(local_index.url, headers={"Accept": "application/json"},
+                          timeout=10).json()["result"]
+    assert config["volatile"] is False
+    assert config["bases"] == []
+
+
+def test_passwords_stay_out_of_output(local_index: LocalIndex) -> None:
+    assert local_index.password not in repr(local_index)
+    assert local_index.password not in redact(f"login with {local_index.password}")
+
+
+def test_restart_keeps_data_and_url(devpi: LocalDevpi, local_index: LocalIndex,
+                                    tiny_dists: TinyDists, twine_upload: Upload) -> None:
+    assert twine_upload(local_index, tiny_dists.sdist).returncode == 0
+    url = devpi.url
+    devpi.stop()
+    assert not devpi.running
+    devpi.start()
+    assert devpi.url == url
+    assert devpi.startup_seconds is not None and devpi.startup_seconds < 5
+    client = IndexClient(local_index.simple_url)
+    assert [f.filename for f in client.files("rt-demo")] == [tiny_dists.sdist.name]
+    # The user and its password survive the restart too: uploading still works.
+    assert twine_upload(local_index, tiny_dists.wheel).returncode == 0
+
+
+def test_identical_reupload_is_accepted_and_different_is_refused(
+        local_index: LocalIndex, tiny_dists: TinyDists, twine_upload: Upload,
+        tmp_path: Path) -> None:
+    assert twine_upload(local_index, tiny_dists.wheel).returncode == 0
+    # devpi answers 200 "Upload of identical file to non volatile index." (PyPI answers 200 too).
+    again = twine_upload(local_index, tiny_dists.wheel)
+    assert again.returncode == 0, again.stdout + again.stderr
+    different = twine_upload(local_index, altered_copy(tiny_dists.wheel, tmp_path))
+    output = different.stdout + different.stderr
+    assert different.returncode != 0
+    assert "409" in output and "already exists in non-volatile index" in output
+    listed = IndexClient(local_index.simple_url).find_file("rt-demo", tiny_dists.wheel.name)
+    assert listed is not None
+    assert listed.sha256 == hashlib.sha256(tiny_dists.wheel.read_bytes()).hexdigest()
+
+
+def test_failed_start_raises_with_the_log_tail(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = LocalDevpi(tmp_path / "devpi", port=taken.getsockname()[1])
+        with pytest.raises(IndexServerError) as caught:
+            server.start()
+    server.close()
+    message = str(caught.value)
+    assert "devpi-server exited" in message
+    assert str(server.log_path) in message
+    assert "address already in use" in message.lower()
+    assert not server.running
