@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from tests.helpers import github as github_stand_in
 from tests.helpers.commands import invoke
 from tests.helpers.dists import TinyDists, Upload, build_mini, build_tiny
 from tests.helpers.indexes import fresh_index, stand_ins
-from tests.helpers.repos import copy_example
+from tests.helpers.repos import copy_example, copy_repo
 
 
 @pytest.fixture(scope="session")
@@ -85,10 +86,11 @@ def twine_upload() -> Upload:
     return upload
 
 
-@pytest.fixture
-def tagged(tmp_path: Path) -> Path:
-    """A scratch copy of the example whose current versions (core, extensions) are tagged."""
-    repo = copy_example(tmp_path / "repo")
+@pytest.fixture(scope="session")
+def tagged_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example with its current versions (core, extensions) tagged by `invoke tag`, once
+    per process: copy it (the `tagged` fixture) before writing to it."""
+    repo = copy_example(tmp_path_factory.mktemp("tagged") / "repo")
     for train in ("core", "extensions"):
         out = invoke("tag", "--repo", str(repo), "--train", train)
         assert out.returncode == 0, out.stderr
@@ -96,7 +98,37 @@ def tagged(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def tagged(tagged_example: Path, tmp_path: Path) -> Path:
+    """A scratch copy of the example whose current versions (core, extensions) are tagged."""
+    return copy_repo(tagged_example, tmp_path / "repo")
+
+
+@pytest.fixture
 def github() -> Iterator[github_stand_in.FakeGitHub]:
     """A GitHub REST API stand-in on loopback, recording every request."""
     with github_stand_in.serving() as fake:
         yield fake
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests first: xdist hands the long ones out early and the short ones fill the
+    gaps (the order within each kind is kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+# Modules whose tests share an expensive session fixture (a build made once per process): each
+# runs on one xdist worker, so the fixture is made once; every other test goes to whichever
+# worker is free. (xdist's own `--dist loadgroup` does not group under pytest 9.)
+ONE_WORKER = ("tests/build/test_frontend.py", "tests/verify/test_installs.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerModules(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return OneWorkerModules(config, log)

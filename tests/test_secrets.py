@@ -36,6 +36,7 @@ from tests.helpers.repos import BIN, ROOT, config_repo, copy_example, env, git
 
 # --- the canary as the credential that works ---------------------------------------------
 
+@pytest.mark.slow
 def test_the_canary_as_the_token_the_indexes_accept_through_testpypi_pypi_and_verify(
         built_mini: Path, server: LocalDevpi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,6 +108,7 @@ def _assert_one_clean_line(stderr: str, *roots: Path) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_an_index_that_quotes_the_token_back(
         built_mini: Path, server: LocalDevpi, echo: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,6 +131,7 @@ def test_an_index_that_quotes_the_token_back(
     assert leaks([out.out], [repo]) == []
 
 
+@pytest.mark.slow
 def test_credentials_in_an_index_url_are_masked_wherever_the_url_is_shown(
         built_mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -345,6 +348,7 @@ def _sample(root: int, stop: threading.Event, seen: set[bytes], environs: dict[i
         stop.wait(0.002)
 
 
+@pytest.mark.slow
 def test_credentials_are_on_no_command_line_and_not_in_devpi_servers_environment(
         tmp_path: Path, built_mini: Path) -> None:
     source = mini_copy(built_mini, tmp_path)

@@ -239,6 +239,7 @@ def test_actionlint_really_checks(tmp_path: Path) -> None:
     assert actionlint([bad]).returncode != 0
 
 
+@pytest.mark.slow
 def test_init_ci_gives_a_repo_without_a_noxfile_the_release_sessions(tmp_path: Path) -> None:
 
     repo = copy_example(tmp_path / "repo")

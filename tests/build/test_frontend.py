@@ -26,6 +26,9 @@ from tests.helpers.commands import nox_build
 from tests.helpers.dists import members
 from tests.helpers.repos import BIN, ROOT, copy_example, env, git, init_repo
 
+# Every test here is end to end (and runs on one xdist worker: tests/conftest.py ONE_WORKER).
+pytestmark = pytest.mark.slow
+
 MARKER = "UNCOMMITTED-EDIT-MUST-NOT-SHIP"
 SETUPTOOLS = {"skyline-streaming", "skyline-ext-ai", "skyline-ext-streaming",
               "skyline-ext-vision"}
@@ -45,9 +48,11 @@ class Built:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Built:
-    """The whole example built once, with a tracked file edited but not committed, and a user
-    configuration that would break any build that honoured it."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The whole example built once, with a tracked file edited but not committed, a user
+    configuration that would break any build that honoured it, and a cache of its own (other
+    builds in this process may have filled the shared one)."""
+    cache = tmp_path_factory.mktemp("fresh-build-cache")
     repo = copy_example(tmp_path_factory.mktemp("built") / "repo")
     init = repo / "packages" / "skyline-core" / "src" / "skyline_core" / "__init__.py"
     init.write_text(init.read_text(encoding="utf-8") + f"\n# {MARKER}\n", encoding="utf-8")
@@ -274,9 +279,6 @@ def test_nox_lists_the_build_session() -> None:
 IN_TREE_BACKEND = '''\
 """Wraps hatchling, asking for more at each step: the builder must install what is asked."""
 from hatchling.build import build_sdist as _sdist, build_wheel as _wheel
-from tests.helpers.commands import nox_build
-from tests.helpers.dists import members
-from tests.helpers.repos import BIN, ROOT, copy_example, env, git, init_repo
 
 
 def get_requires_for_build_sdist(config_settings=None):

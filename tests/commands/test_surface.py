@@ -42,6 +42,7 @@ def test_every_task_answers_help(name: str) -> None:
     assert out.stderr == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("session", SESSIONS)
 def test_every_session_answers_help(session: str) -> None:
     out = subprocess.run([str(BIN / "nox"), "-f", str(ROOT / "noxfile.py"), "-s", session,
@@ -301,6 +302,7 @@ def test_status_and_check_limited_to_a_train(tmp_path: Path) -> None:
                                      "extensions")
 
 
+@pytest.mark.slow
 def test_rehearse_refuses_an_unknown_train_before_making_anything(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     out = subprocess.run([str(BIN / "nox"), "-f", str(ROOT / "noxfile.py"), "-s", "rehearse",

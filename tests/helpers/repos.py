@@ -4,11 +4,13 @@ and the environment every command a test runs gets (our venv first, a fixed git 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -55,10 +57,31 @@ def init_repo(path: Path, message: str = "initial") -> Path:
 
 
 def copy_example(dest: Path, *, with_git: bool = True) -> Path:
-    """A scratch copy of examples/monorepo (optionally a fresh git repository)."""
-    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.egg-info", "build", "dist", ".release"))
-    return init_repo(dest) if with_git else dest
+    """A scratch copy of examples/monorepo (optionally a git repository of its own, with
+    everything committed): a copy of one made once per process."""
+    if not with_git:
+        shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(
+            "__pycache__", "*.egg-info", "build", "dist", ".release"))
+        return dest
+    if not _EXAMPLE:
+        made = Path(tempfile.mkdtemp(prefix="rt-example-"))
+        atexit.register(shutil.rmtree, made, True)
+        _EXAMPLE.append(copy_example(made / "monorepo", with_git=False))
+        init_repo(_EXAMPLE[0])
+        git(_EXAMPLE[0], "repack", "-adq")  # one pack file to copy, not an object per file
+        git(_EXAMPLE[0], "prune-packed", "-q")
+    return copy_repo(_EXAMPLE[0], dest)
+
+
+_EXAMPLE: list[Path] = []  # the committed copy of the example this process copies
+
+
+def copy_repo(source: Path, dest: Path) -> Path:
+    """A copy of a git repository (work tree and .git), its index refreshed: git sees the
+    copied files as unchanged, and a command that only reads writes nothing."""
+    shutil.copytree(source, dest, symlinks=True)
+    git(dest, "update-index", "-q", "--refresh")
+    return dest
 
 
 def snapshot(path: Path) -> dict[str, bytes]:

@@ -139,6 +139,7 @@ def tiny_repo(path: Path, version: str) -> Path:
     return init_repo(path)
 
 
+@pytest.mark.slow
 def test_a_version_already_on_the_index_is_refused_before_anything_is_written(
         tmp_path: Path, server: LocalDevpi, tiny_dists: TinyDists,
         twine_upload: Upload) -> None:

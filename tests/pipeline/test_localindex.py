@@ -17,6 +17,8 @@ from release.publish.index import IndexClient
 from release.redaction import redact
 from tests.helpers.dists import TinyDists, Upload
 
+pytestmark = pytest.mark.slow  # every test here is end to end
+
 
 def altered_copy(wheel: Path, directory: Path) -> Path:
     """The same file name with different bytes (a zip comment keeps the wheel valid)."""

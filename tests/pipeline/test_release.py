@@ -1,5 +1,6 @@
-"""The end-to-end release: resume after a kill at every stage boundary, production rules,
-downstream pins, and the nox sessions pointed at local devpi through the environment."""
+"""The end-to-end release: resume after a kill at every stage boundary, the rehearsal (with the
+canary in every credential variable), production rules, downstream pins, and the nox sessions
+pointed at local devpi through the environment."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from release.pipeline import rehearsal
 from release.pipeline.localindex import LocalDevpi
 from release.publish.index import IndexClient
 from release.record import STEPS
+from tests.helpers.canary import canary_env, leaks
 from tests.helpers.commands import FAST, ONE, PLATFORM, invoke, nox, release_train
 from tests.helpers.dists import Upload, dists, uv_build, variant
 from tests.helpers.indexes import fresh_index, fresh_indexes
@@ -74,11 +76,29 @@ def test_release_killed_at_every_stage_boundary_resumes_without_repeating(
 
 
 @pytest.mark.slow
-def test_the_rehearsal_is_the_release_command_on_local_indexes(tmp_path: Path) -> None:
+def test_the_rehearsal_is_the_release_command_on_local_indexes_and_shows_no_credential(
+        tmp_path: Path) -> None:
+    """`nox -s rehearse` on the example, with the canary in every credential variable and
+    every command shown (RELEASE_DEBUG=1)."""
+    workspace = tmp_path / "ws"
     out = nox("-s", "rehearse", "--", str(ROOT / "examples/monorepo"), "--workspace",
-              str(tmp_path / "ws"), "--part", "rc", *FAST)
+              str(workspace), "--part", "rc", *FAST, RELEASE_DEBUG="1", **canary_env())
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "release summary" in out.stdout and "rehearsal passed" in out.stdout
+    records = list((workspace / "repo" / ".release").glob("*.json"))
+    notes = list((workspace / "repo" / ".release" / "notes").glob("*.md"))
+    assert len(records) == 2 and len(notes) == 2
+    # The canary (in TWINE_PASSWORD, GITHUB_TOKEN, ...) nowhere: output, records, notes,
+    # build logs, git objects, the index server's data and log.
+    assert leaks([out.stdout, out.stderr], [workspace]) == []
+    # The rehearsal's own credentials (the local indexes' passwords) are secrets too: only the
+    # workspace's state file (0600) and devpi's data may hold them.
+    state = json.loads((workspace / "state.json").read_text())
+    assert (workspace / "state.json").stat().st_mode & 0o077 == 0
+    for index in state["indexes"].values():
+        assert leaks([out.stdout, out.stderr], [workspace / "repo", workspace / "origin.git",
+                                                workspace / "devpi" / "devpi-server.log"],
+                     secret=index["password"]) == []
 
 
 @pytest.mark.slow
@@ -111,6 +131,7 @@ def test_a_stage_done_on_one_index_url_is_done_again_on_another(
     assert a["TESTPYPI_TOKEN"] not in json.dumps(record)
 
 
+@pytest.mark.slow
 def test_verify_with_nothing_uploaded_fails_at_once_naming_the_step(tagged: Path) -> None:
     """(c) no waiting for an index that was never sent anything."""
     started = time.monotonic()
@@ -122,6 +143,7 @@ def test_verify_with_nothing_uploaded_fails_at_once_naming_the_step(tagged: Path
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_sessions_given_together_stop_at_the_first_failure(tagged: Path) -> None:
     """(d) `nox -s build testpypi verify` with an unreachable index stops after testpypi."""
     out = nox("-s", "build", "testpypi", "verify", "--", "--repo", str(tagged),
@@ -134,6 +156,7 @@ def test_sessions_given_together_stop_at_the_first_failure(tagged: Path) -> None
     assert "error: " in out.stderr and "127.0.0.1:9" in out.stderr
 
 
+@pytest.mark.slow
 def test_build_testpypi_pypi_verify_sessions_on_local_indexes(
         tagged: Path, values: dict[str, str]) -> None:
     repo = ["--repo", str(tagged)]
@@ -158,6 +181,7 @@ def test_build_testpypi_pypi_verify_sessions_on_local_indexes(
     assert "verifying on pypi (" in verified.stdout  # the latest index the record shows
 
 
+@pytest.mark.slow
 def test_an_rc_is_refused_for_pypi(tmp_path: Path) -> None:
     repo = copy_example(tmp_path / "repo")
     assert invoke("bump", "--repo", str(repo), "--train", "core", "--to", "0.5.0rc1",
@@ -170,6 +194,7 @@ def test_an_rc_is_refused_for_pypi(tmp_path: Path) -> None:
     assert "error: core 0.5.0rc1 is a pre-release: it goes to TestPyPI only" in out.stderr
 
 
+@pytest.mark.slow
 def test_a_final_whose_files_differ_from_those_verified_is_refused(
         tagged: Path, values: dict[str, str]) -> None:
     repo = ["--repo", str(tagged)]
@@ -288,6 +313,7 @@ def user_repo(tmp_path: Path) -> Path:
     return repo
 
 
+@pytest.mark.slow
 def test_nox_lists_one_session_per_configured_python(user_repo: Path) -> None:
     listed = user_nox(user_repo, "-l")
     assert listed.returncode == 0, listed.stderr

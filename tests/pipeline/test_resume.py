@@ -26,6 +26,8 @@ from tests.helpers.commands import FAST, rehearse_argv
 from tests.helpers.dists import mini_copy
 from tests.helpers.repos import BIN, ROOT, env, scratch_clone
 
+pytestmark = pytest.mark.slow  # every test here is end to end
+
 KILLS = int(os.environ.get("RELEASE_KILLS", "2"))
 ADDED = re.compile(r"added <Rel\.ReleaseFile: 'releasefile'> link (?P<index>[^/\s]+/[^/\s]+)/"
                    r"\+f/\S+/(?P<file>[^/\s]+)$")
@@ -48,7 +50,6 @@ def _uploads(devpi: LocalDevpi, indexes: set[str]) -> collections.Counter[tuple[
     return counted
 
 
-@pytest.mark.slow
 def test_a_release_killed_at_random_moments_always_resumes(
         tmp_path: Path, server: LocalDevpi) -> None:
     seed = int(os.environ.get("RELEASE_KILL_SEED") or random.SystemRandom().randrange(10**6))
@@ -103,7 +104,6 @@ def _written(log: Path) -> list[tuple[str, str, Path]]:
     return rows
 
 
-@pytest.mark.slow
 def test_every_path_a_full_rehearsal_writes_is_inside_the_workspace_or_the_cache(
         tmp_path: Path, built_mini: Path) -> None:
 

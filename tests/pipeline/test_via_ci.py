@@ -19,6 +19,8 @@ from tests.helpers.github import TOKEN, FakeGitHub, Seen
 from tests.helpers.indexes import fresh_indexes
 from tests.helpers.repos import git, records, scratch_clone
 
+pytestmark = pytest.mark.slow  # every test here is end to end
+
 BASE = "/repos/example/skyline"
 LOGS = b"PK\x05\x06" + b"\0" * 18  # an empty zip
 
@@ -39,7 +41,6 @@ def environment(fake: FakeGitHub, indexes: dict[str, LocalIndex]) -> dict[str, s
             "RELEASE_CI_TIMEOUT": "120"}
 
 
-@pytest.mark.slow
 def test_via_ci_waits_for_the_tags_run_and_records_it(
         tmp_path: Path, github: FakeGitHub, server: LocalDevpi,
         twine_upload: Upload) -> None:

@@ -40,6 +40,7 @@ def index(devpi: LocalDevpi, published: LocalIndex) -> LocalIndex:
     return published
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prefer_json", [True, False], ids=["pep691-json", "pep503-html"])
 def test_files_lists_both_with_their_sha256(index: LocalIndex, tiny_dists: TinyDists,
                                             prefer_json: bool,
@@ -59,6 +60,7 @@ def test_files_lists_both_with_their_sha256(index: LocalIndex, tiny_dists: TinyD
         assert sha256(requests.get(listed.url, timeout=10).content) == listed.sha256
 
 
+@pytest.mark.slow
 def test_versions_names_and_unknown_projects(index: LocalIndex,
                                              tiny_dists: TinyDists) -> None:
     client = IndexClient(index.simple_url)
@@ -75,6 +77,7 @@ def test_versions_names_and_unknown_projects(index: LocalIndex,
     assert client.find_file("rt-demo", "rt_demo-9.9.9.tar.gz") is None
 
 
+@pytest.mark.slow
 def test_json_release_from_devpi(index: LocalIndex, tiny_dists: TinyDists) -> None:
     client = IndexClient(index.simple_url, index.json_api)
     assert client.json_style == "devpi"
@@ -96,6 +99,7 @@ def test_json_style_is_inferred_from_the_urls() -> None:
     assert devpi.json_style == "devpi"
 
 
+@pytest.mark.slow
 def test_stopped_server_is_a_one_line_error_quickly(devpi: LocalDevpi,
                                                     index: LocalIndex) -> None:
     # Credentials in the URL must not reach the message.

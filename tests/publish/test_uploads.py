@@ -24,6 +24,8 @@ from release.publish.uploads import Share, shares, upload
 from tests.helpers.proxy import FaultProxy
 from tests.helpers.repos import copy_example
 
+pytestmark = pytest.mark.slow  # every test here is end to end
+
 CANARY = "canary-7f3a9c2e-secret"
 
 

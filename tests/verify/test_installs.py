@@ -17,6 +17,9 @@ from tests.helpers.dists import Upload, dists, uv_build, variant
 from tests.helpers.proxy import FaultProxy
 from tests.helpers.repos import EXAMPLE
 
+# Every test here is end to end (and runs on one xdist worker: tests/conftest.py ONE_WORKER).
+pytestmark = pytest.mark.slow
+
 PACKAGES = ("packages/skyline-core", "packages/skyline", "extensions/skyline-ext-structural")
 
 

@@ -11,6 +11,8 @@ import pytest
 from tests.helpers.commands import FAST, ONE, PLATFORM, invoke, nox, release_train
 from tests.helpers.repos import git, records, scratch_clone
 
+pytestmark = pytest.mark.slow  # every test here is end to end
+
 
 def set_smoke(repo: Path, argv: str, optional: bool = False) -> None:
     path = repo / "pyproject.toml"
@@ -21,7 +23,6 @@ def set_smoke(repo: Path, argv: str, optional: bool = False) -> None:
     git(repo, "commit", "-qam", "smoke")
 
 
-@pytest.mark.slow
 def test_smoke_runs_after_testpypi_install_back_and_a_missing_program_is_one_line(
         tagged: Path, values: dict[str, str]) -> None:
     repo = ["--repo", str(tagged)]
@@ -64,7 +65,6 @@ def test_smoke_runs_after_testpypi_install_back_and_a_missing_program_is_one_lin
     assert "testpypi-upload: done before" in skipped.stdout  # only the smoke ran again
 
 
-@pytest.mark.slow
 def test_the_release_smokes_both_indexes_and_releases_the_addon_in_its_own_repository(
         tmp_path: Path, values: dict[str, str]) -> None:
     repo = scratch_clone(tmp_path)
