@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from release.build.environments import default_cache_dir
 from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.proc import run
 from tests.helpers import github as github_stand_in
@@ -47,9 +48,11 @@ def values(server: LocalDevpi) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One build-environment cache for the session: the first build fills it."""
-    return tmp_path_factory.mktemp("build-cache")
+def cache() -> Path:
+    """release-train's own build-environment cache, kept between runs as a user's is (safe to
+    share: a new environment is made under a temporary name and renamed). A test that must see
+    environments being made (tests/build/test_frontend.py) makes a cache of its own."""
+    return default_cache_dir()
 
 
 @pytest.fixture

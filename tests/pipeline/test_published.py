@@ -27,7 +27,8 @@ from release.pipeline import rehearsal
 from release.pipeline.localindex import LocalDevpi
 from release.pipeline.published import Published, PublishedFile, differences, find, reuse
 from release.publish.index import IndexClient
-from tests.helpers.repos import BIN, ROOT, env, git, init_repo
+from tests.helpers import commands
+from tests.helpers.repos import git, init_repo
 
 Member = tuple[str, bytes, int, int]  # name, content, mtime, mode
 BASE: list[Member] = [("p-1.0/PKG-INFO", b"Name: p\n", 1000, 0o644),
@@ -259,15 +260,8 @@ def small_repo(path: Path, *, setuptools: bool = True) -> Path:
     return init_repo(path)
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("build-cache")
-
-
 def nox(*args: str, cache: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "nox"), *args], cwd=ROOT,
-                          env=env(RELEASE_TRAIN_CACHE_DIR=str(cache), **extra),
-                          capture_output=True, text=True, timeout=600)
+    return commands.nox(*args, RELEASE_TRAIN_CACHE_DIR=str(cache), **extra)
 
 
 def said(proc: subprocess.CompletedProcess[str]) -> str:
