@@ -17,6 +17,7 @@ from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.publish import index as index_module
 from release.publish.index import JSON_SIMPLE, IndexClient, IndexFile
 from tests.helpers.dists import TinyDists, Upload
+from tests.helpers.indexes import fresh_index
 
 
 def sha256(data: bytes) -> str:
@@ -27,7 +28,7 @@ def sha256(data: bytes) -> str:
 def published(devpi: LocalDevpi, tiny_dists: TinyDists, twine_upload: Upload) -> LocalIndex:
     """One index holding rt-demo 1.0.0 (sdist and wheel), shared by this module's readers."""
     devpi.start()
-    index = devpi.create_index("published")
+    index = fresh_index(devpi, "published")
     done = twine_upload(index, *tiny_dists.paths)
     assert done.returncode == 0, done.stdout + done.stderr
     return index

@@ -21,6 +21,7 @@ from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.publish.endpoints import Endpoint
 from release.publish.index import IndexClient
 from release.publish.uploads import Share, shares, upload
+from tests.helpers.indexes import fresh_index
 from tests.helpers.proxy import FaultProxy
 from tests.helpers.repos import copy_example
 
@@ -129,7 +130,7 @@ def stop_after(server: LocalDevpi, index: LocalIndex, manifests: list[Manifest],
 
 def test_server_stopped_after_k_files_then_rerun_sends_only_the_rest(
         copies: list[Manifest], devpi: LocalDevpi, monkeypatch: pytest.MonkeyPatch) -> None:
-    index = devpi.create_index("stopped")
+    index = fresh_index(devpi, "stopped")
     target = endpoint_for(index, monkeypatch)
     for _ in stop_after(devpi, index, copies, k=10):
         with pytest.raises(UploadError) as info:
@@ -252,7 +253,7 @@ def test_concurrent_upload_refuses_other_content_before_any_share_starts(
 def test_server_stopped_mid_concurrent_upload_then_rerun_sends_each_file_once(
         copies: list[Manifest], devpi: LocalDevpi, proxied: FaultProxy,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    index = devpi.create_index("stopped-concurrent")
+    index = fresh_index(devpi, "stopped-concurrent")
     target = via(proxied, index, monkeypatch)
     started = time.monotonic()
     for _ in stop_after(devpi, index, copies, k=8):
