@@ -26,7 +26,7 @@ def fuzz(session: nox.Session) -> None:
     """The deep fuzz: hypothesis's deep profile (many more examples) on the fuzz tests, and
     the release killed at 20 random moments (RELEASE_KILLS; the suite kills it twice)."""
     session.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                "tests/versions/test_fuzz.py",
+                "tests/versions/test_fuzz.py", "tests/test_fuzz_config.py",
                 "tests/pipeline/test_resume.py::"
                 "test_a_release_killed_at_random_moments_always_resumes", *session.posargs,
                 env={"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "deep"),

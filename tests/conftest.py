@@ -19,15 +19,14 @@ from release.proc import run
 from tests.helpers import github as github_stand_in
 from tests.helpers.commands import invoke
 from tests.helpers.dists import TinyDists, Upload, build_mini, build_tiny
-from tests.helpers.indexes import fresh_index, stand_ins
+from tests.helpers.indexes import fresh_index, stand_ins, start_devpi
 from tests.helpers.repos import copy_example, copy_repo
 
 
 @pytest.fixture(scope="session")
 def devpi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDevpi]:
     """A started devpi-server for the whole session (its log stays in pytest's tmp dir)."""
-    server = LocalDevpi(tmp_path_factory.mktemp("devpi"))
-    server.start()
+    server = start_devpi(tmp_path_factory.mktemp("devpi"))
     try:
         yield server
     finally:

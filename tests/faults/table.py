@@ -247,83 +247,87 @@ def shows(line: str, message: str) -> bool:
     return re.fullmatch(".*?".join(map(re.escape, message.split("…"))), line) is not None
 
 
+# docs/faults.md: these lines, the table, then the notes below it.
+HEADER = (
+    "# What happens when things go wrong",
+    "",
+    "The promise: a release either completes, or stops with one clear line and can be",
+    "resumed; nothing published is ever lost or silently replaced; no secret ever leaks.",
+    "",
+    "Each row is a test in `tests/faults/test_matrix.py` (`test_fault[<id>]`), run against",
+    "real parts: devpi-server behind a fault-injecting proxy, real git, real builds and",
+    "installs, with a canary token in every credential variable that must never show up",
+    "anywhere. This page is generated from the tests' table (`python -m tests.faults.table`)",
+    "and a test fails when the two differ.",
+    "",
+    "| id | fault | what the user sees | what state remains | how to go on |",
+    "|---|---|---|---|---|",
+)
+NOTES = (
+    "",
+    "`…` stands for text that varies (ports, hashes, paths). Every scenario also checks",
+    "that the one line is the only error line, that no traceback is printed, and that the",
+    "canary token is in no output, record, log or other file the release wrote.",
+    "",
+    "## Secrets",
+    "",
+    "Credentials come from the environment only (`TESTPYPI_TOKEN`, `PYPI_TOKEN`,",
+    "`TWINE_PASSWORD`, `GITHUB_TOKEN`, `GH_TOKEN`, ...), are masked (`***`) wherever text is",
+    "shown or stored, and so is the user part of any URL (`https://***@host/`). Build",
+    "backends and the installed release under test never see them. `tests/test_secrets.py`",
+    "runs several failures (an index and an API quoting the token back, credentials in an",
+    "index or git URL, a build printing its environment) with the canary in every",
+    "credential variable, and the testpypi/pypi/verify sessions with the canary as the token",
+    "the indexes accept; the full rehearsal of the example (`tests/pipeline/test_release.py`)",
+    "and the releases killed and resumed (`tests/pipeline/test_resume.py`, the",
+    "killed-rehearsal row above) run with the canary too. Each then searches every output",
+    "and every file left behind for it.",
+    "",
+    "Credentials are on no command line: `tests/test_secrets.py` samples every",
+    "process's `/proc/<pid>/cmdline` while a rehearsal runs (uv installing, twine",
+    "uploading) and reads devpi-server's `/proc/<pid>/environ`: neither the canary nor",
+    "the local indexes' passwords, and no credential variable, show up.",
+    "",
+    "## Kills and confinement",
+    "",
+    "`tests/pipeline/test_resume.py` (slow) kills `release-train release` on the example at",
+    "random moments within the measured duration of a release (SIGKILL to the process group;",
+    "twice in the suite, 20 times under `nox -s fuzz`, `RELEASE_KILLS` sets the number; the",
+    "seed is printed, `RELEASE_KILL_SEED` repeats it); every rerun completes, devpi's own log",
+    "shows each file stored on each index exactly once, and the canary is in no output or",
+    "file. `tests/pipeline/test_release.py` kills the release once after every stage.",
+    "`tests/pipeline/test_resume.py` also runs a full rehearsal with an audit hook",
+    "(`tests/audit/sitecustomize.py` on `PYTHONPATH`) in every Python process: each `open`",
+    "for writing, rename, replace, mkdir, remove and copy target lies inside the workspace",
+    "(the scratch repository included), the cache or the run's temporary directory, and the",
+    "rehearsed repository is only read. Non-Python children (git, uv) and processes whose",
+    "environment release-train scrubs of `PYTHONPATH` (isolated build backends) are not seen",
+    "by the hook; their targets are set by release-train (worktrees, build and output",
+    "directories).",
+    "",
+    "## Fuzzing",
+    "",
+    "`tests/versions/test_fuzz.py` and `tests/test_fuzz_config.py` feed hypothesis-made",
+    "inputs to the public entry points (config loading, bump planning, `check`): versions in",
+    "every PEP 440 spelling, random config tables and paths (globs, symlinks, absolute, NUL),",
+    "odd pyproject files (comments, spacing, quoting, inline tables, CRLF, dynamic versions).",
+    "Only `ReleaseError`s may escape; every bump is valid and greater and keeps the",
+    "repository's style; a bump changes exactly the version bytes. The suite runs a small",
+    "derandomized profile; `nox -s fuzz` runs the deep one (`HYPOTHESIS_PROFILE=deep`).",
+)
+
+
 def render() -> str:
     """docs/faults.md, from FAULTS."""
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
-    lines = [
-        "# What happens when things go wrong",
-        "",
-        "The promise: a release either completes, or stops with one clear line and can be",
-        "resumed; nothing published is ever lost or silently replaced; no secret ever leaks.",
-        "",
-        "Each row is a test in `tests/faults/test_matrix.py` (`test_fault[<id>]`), run against",
-        "real parts: devpi-server behind a fault-injecting proxy, real git, real builds and",
-        "installs, with a canary token in every credential variable that must never show up",
-        "anywhere. This page is generated from the tests' table (`python -m tests.faults.table`)",
-        "and a test fails when the two differ.",
-        "",
-        "| id | fault | what the user sees | what state remains | how to go on |",
-        "|---|---|---|---|---|",
-    ]
+    rows = []
     for f in FAULTS:
         sees = f"`{f.command}` exits {f.exit}: `{f.message}`"
-        lines.append(f"| {f.id} | {cell(f.fault)} | {cell(sees)} | {cell(f.state)} | "
-                     f"{cell(f.go_on)} |")
-    lines += [
-        "",
-        "`…` stands for text that varies (ports, hashes, paths). Every scenario also checks",
-        "that the one line is the only error line, that no traceback is printed, and that the",
-        "canary token is in no output, record, log or other file the release wrote.",
-        "",
-        "## Secrets",
-        "",
-        "Credentials come from the environment only (`TESTPYPI_TOKEN`, `PYPI_TOKEN`,",
-        "`TWINE_PASSWORD`, `GITHUB_TOKEN`, `GH_TOKEN`, ...), are masked (`***`) wherever text is",
-        "shown or stored, and so is the user part of any URL (`https://***@host/`). Build",
-        "backends and the installed release under test never see them. `tests/test_secrets.py`",
-        "runs several failures (an index and an API quoting the token back, credentials in an",
-        "index or git URL, a build printing its environment) with the canary in every",
-        "credential variable, and the testpypi/pypi/verify sessions with the canary as the token",
-        "the indexes accept; the full rehearsal of the example (`tests/pipeline/test_release.py`)",
-        "and the releases killed and resumed (`tests/pipeline/test_resume.py`, the",
-        "killed-rehearsal row above) run with the canary too. Each then searches every output",
-        "and every file left behind for it.",
-        "",
-        "Credentials are on no command line: `tests/test_secrets.py` samples every",
-        "process's `/proc/<pid>/cmdline` while a rehearsal runs (uv installing, twine",
-        "uploading) and reads devpi-server's `/proc/<pid>/environ`: neither the canary nor",
-        "the local indexes' passwords, and no credential variable, show up.",
-        "",
-        "## Kills and confinement",
-        "",
-        "`tests/pipeline/test_resume.py` (slow) kills `release-train release` on the example at",
-        "random moments within the measured duration of a release (SIGKILL to the process group;",
-        "twice in the suite, 20 times under `nox -s fuzz`, `RELEASE_KILLS` sets the number; the",
-        "seed is printed, `RELEASE_KILL_SEED` repeats it); every rerun completes, devpi's own log",
-        "shows each file stored on each index exactly once, and the canary is in no output or",
-        "file. `tests/pipeline/test_release.py` kills the release once after every stage.",
-        "`tests/pipeline/test_resume.py` also runs a full rehearsal with an audit hook",
-        "(`tests/audit/sitecustomize.py` on `PYTHONPATH`) in every Python process: each `open`",
-        "for writing, rename, replace, mkdir, remove and copy target lies inside the workspace",
-        "(the scratch repository included), the cache or the run's temporary directory, and the",
-        "rehearsed repository is only read. Non-Python children (git, uv) and processes whose",
-        "environment release-train scrubs of `PYTHONPATH` (isolated build backends) are not seen",
-        "by the hook; their targets are set by release-train (worktrees, build and output",
-        "directories).",
-        "",
-        "## Fuzzing",
-        "",
-        "`tests/versions/test_fuzz.py` feeds hypothesis-made inputs to the public entry points",
-        "(config loading, bump planning, `check`): versions in every PEP 440 spelling, random",
-        "config tables and paths (globs, symlinks, absolute, NUL), odd pyproject files (comments,",
-        "spacing, quoting, inline tables, CRLF, dynamic versions). Only `ReleaseError`s may",
-        "escape; every bump is valid and greater and keeps the repository's style; a bump changes",
-        "exactly the version bytes. The suite runs a small derandomized profile; `nox -s fuzz`",
-        "runs the deep one (`HYPOTHESIS_PROFILE=deep`).",
-    ]
-    return "\n".join(lines) + "\n"
+        rows.append(f"| {f.id} | {cell(f.fault)} | {cell(sees)} | {cell(f.state)} | "
+                    f"{cell(f.go_on)} |")
+    return "\n".join([*HEADER, *rows, *NOTES]) + "\n"
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from typing import Any
 
 import requests
 
+from tests.helpers.ports import HOST, quiet_port
+
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length",
                "content-encoding"}
 ACTIONS = ("status", "reset", "lost", "stall", "after")
@@ -104,6 +106,16 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that went away, a socket we reset on purpose: not news
 
 
+def _quiet_server(handler: type[BaseHTTPRequestHandler]) -> _Server:
+    """A server on a quiet port: `up()` after `down()` gets the same port back."""
+    for _ in range(4):
+        try:
+            return _Server((HOST, quiet_port()), handler)
+        except OSError:  # taken since it was found free
+            continue
+    return _Server((HOST, quiet_port()), handler)
+
+
 class FaultProxy:
     """A proxy on a loopback port in front of `upstream` (a devpi-server root URL)."""
 
@@ -111,7 +123,7 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.faults = Faults()
         self._handler = self._make_handler()
-        self.server = _Server(("127.0.0.1", 0), self._handler)
+        self.server = _quiet_server(self._handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread: threading.Thread | None = None
@@ -137,7 +149,7 @@ class FaultProxy:
     def up(self) -> None:
         """Listen again, on the same port."""
         if self._thread is None:
-            self.server = _Server(("127.0.0.1", self.port), self._handler)
+            self.server = _Server((HOST, self.port), self._handler)
             self._serve()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -155,73 +167,79 @@ class FaultProxy:
             self.down()
 
     def _make_handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
+        return type("Handler", (_Handler,), {"proxy": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
 
-            def _forward(self) -> None:
-                faults = proxy.faults
-                faults.seen.append(f"{self.command} {self.path}")
-                faults.events.append((time.monotonic(), "arrived", f"{self.command} {self.path}"))
-                now = time.monotonic()
-                if now < faults.hide_until and re.search(faults.hide_pattern, self.path):
-                    self._answer(404, b"not yet")
-                    return
-                rule = next((r for r in list(faults.rules)
-                             if r.applies(self.command, self.path)), None)
-                length = int(self.headers.get("Content-Length") or 0)
-                if rule is not None and rule.action == "reset":
-                    self.rfile.read(length // 2)  # half the request arrived ...
-                    self._reset()  # ... then the connection broke
-                    return
-                if rule is not None and rule.action == "status":
-                    self.rfile.read(length)
-                    self._answer(rule.status, b"injected fault", rule.reason)
-                    return
-                if rule is not None and rule.action == "stall":
-                    time.sleep(rule.seconds)
-                body = self.rfile.read(length) if length else None
-                named = _UPLOADED.search(body or b"") if self.command == "POST" else None
-                if named is not None:
-                    faults.events.append((time.monotonic(), "sent", named[1].decode()))
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                reply = requests.request(self.command, proxy.upstream + self.path, data=body,
-                                         headers=headers, allow_redirects=False, timeout=60)
-                faults.events.append((time.monotonic(), "answered", named[1].decode()
-                                      if named is not None else f"{self.command} {self.path}"))
-                if named is not None:
-                    faults.posted.append((named[1].decode(), reply.status_code))
-                if self.command == "POST" and faults.lag_after_upload:
-                    faults.hide_until = time.monotonic() + faults.lag_after_upload
-                if rule is not None and rule.action == "lost":
-                    self._reset()  # the index has it; the client never hears
-                    return
-                if rule is not None and rule.action == "after" and rule.hook is not None:
-                    rule.hook()
-                content = reply.content.replace(proxy.upstream.encode(), proxy.url.encode())
-                self.send_response(reply.status_code, reply.reason)
-                for key, value in reply.headers.items():
-                    if key.lower() not in HOP_HEADERS:
-                        self.send_header(key, value.replace(proxy.upstream, proxy.url))
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
+class _Handler(BaseHTTPRequestHandler):
+    """Forwards a request to the proxy's upstream, or answers it with the fault it meets."""
 
-            def _answer(self, code: int, body: bytes, reason: str = "") -> None:
-                self.send_response(code, reason or None)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    proxy: FaultProxy
 
-            def _reset(self) -> None:
-                """Close with a TCP RST, as a dropped connection looks to the client."""
-                self.close_connection = True
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
-                self.connection.close()
+    def log_message(self, *args: object) -> None:
+        pass
 
-            do_GET = do_POST = do_PUT = do_HEAD = _forward  # noqa: N815
+    def _forward(self) -> None:
+        faults = self.proxy.faults
+        faults.seen.append(f"{self.command} {self.path}")
+        faults.events.append((time.monotonic(), "arrived", f"{self.command} {self.path}"))
+        now = time.monotonic()
+        if now < faults.hide_until and re.search(faults.hide_pattern, self.path):
+            self._answer(404, b"not yet")
+            return
+        rule = next((r for r in list(faults.rules) if r.applies(self.command, self.path)), None)
+        length = int(self.headers.get("Content-Length") or 0)
+        if rule is not None and rule.action == "reset":
+            self.rfile.read(length // 2)  # half the request arrived ...
+            self._reset()  # ... then the connection broke
+            return
+        if rule is not None and rule.action == "status":
+            self.rfile.read(length)
+            self._answer(rule.status, b"injected fault", rule.reason)
+            return
+        if rule is not None and rule.action == "stall":
+            time.sleep(rule.seconds)
+        self._relay(self.rfile.read(length) if length else None, rule)
 
-        return Handler
+    def _relay(self, body: bytes | None, rule: Rule | None) -> None:
+        """Send the request on to the index; hand its answer back (or lose it, or call the
+        rule's hook first)."""
+        proxy, faults = self.proxy, self.proxy.faults
+        named = _UPLOADED.search(body or b"") if self.command == "POST" else None
+        if named is not None:
+            faults.events.append((time.monotonic(), "sent", named[1].decode()))
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        reply = requests.request(self.command, proxy.upstream + self.path, data=body,
+                                 headers=headers, allow_redirects=False, timeout=60)
+        faults.events.append((time.monotonic(), "answered", named[1].decode()
+                              if named is not None else f"{self.command} {self.path}"))
+        if named is not None:
+            faults.posted.append((named[1].decode(), reply.status_code))
+        if self.command == "POST" and faults.lag_after_upload:
+            faults.hide_until = time.monotonic() + faults.lag_after_upload
+        if rule is not None and rule.action == "lost":
+            self._reset()  # the index has it; the client never hears
+            return
+        if rule is not None and rule.action == "after" and rule.hook is not None:
+            rule.hook()
+        content = reply.content.replace(proxy.upstream.encode(), proxy.url.encode())
+        self.send_response(reply.status_code, reply.reason)
+        for key, value in reply.headers.items():
+            if key.lower() not in HOP_HEADERS:
+                self.send_header(key, value.replace(proxy.upstream, proxy.url))
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def _answer(self, code: int, body: bytes, reason: str = "") -> None:
+        self.send_response(code, reason or None)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _reset(self) -> None:
+        """Close with a TCP RST, as a dropped connection looks to the client."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    do_GET = do_POST = do_PUT = do_HEAD = _forward  # noqa: N815

@@ -1,28 +1,20 @@
-"""Fuzzed inputs: versions in every PEP 440 form, random config tables, odd pyproject files.
+"""Fuzzed versions: every PEP 440 spelling, odd pyproject files, random package files.
 
 What must hold for any input: only `ReleaseError`s escape the public entry points (config
 loading, bump planning, `check`), so no traceback reaches the user; every bump is valid and
 greater; a version written back keeps the repository's style; and every write leaves each byte
-it does not change as it was.
+it does not change as it was (random configuration tables: tests/test_fuzz_config.py).
 
 The default profile keeps the suite fast (CI); `nox -s fuzz` runs the deep one
-(HYPOTHESIS_PROFILE=deep) with many more examples.
+(HYPOTHESIS_PROFILE=deep) with many more examples (tests/helpers/fuzzing.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-import tomlkit
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 from packaging.version import Version
 
@@ -30,73 +22,18 @@ from release.commands.status import run_check
 from release.config import load
 from release.errors import ReleaseError, VersionError
 from release.versions.agreement import problems
-from release.versions.pep440 import PARTS, bump, format_version, parse
+from release.versions.pep440 import bump, format_version, parse
 from release.versions.plan import apply_plan, plan_change
 from release.versions.scan import scan
-
-# How many examples each property gets: few in the suite, many in `nox -s fuzz`.
-EXAMPLES = {"default": 150, "deep": 3000}
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
-for _name, _count in EXAMPLES.items():
-    settings.register_profile(
-        f"release-{_name}", max_examples=_count, deadline=None,
-        # CI sees the same examples every run; the deep run explores.
-        derandomize=_name == "default",
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                               HealthCheck.function_scoped_fixture])
-fuzz = settings.get_profile(f"release-{PROFILE if PROFILE in EXAMPLES else 'default'}")
-
-
-# --- versions --------------------------------------------------------------------------------
-
-def _cased(words: list[str]) -> st.SearchStrategy[str]:
-    """A spelling in any letter case (PEP 440 is case-insensitive)."""
-    return st.tuples(st.sampled_from(words), st.randoms(use_true_random=False)).map(
-        lambda pair: "".join(c.upper() if pair[1].random() < 0.3 else c for c in pair[0]))
-
-
-SEP = st.sampled_from(["", ".", "-", "_"])
-NUMBER = st.one_of(st.integers(0, 30).map(str), st.integers(0, 10**9).map(str),
-                   st.from_regex(r"0[0-9]{1,2}", fullmatch=True))  # leading zeros too
-
-
-@st.composite
-def _numbered(draw: st.DrawFn, words: list[str], implicit_ok: bool = True) -> str:
-    """`<sep><word>[<sep2><n>]`: the number may be implicit (`1.0a` is `1.0a0`)."""
-    text = draw(SEP) + draw(_cased(words))
-    if implicit_ok and draw(st.booleans()):
-        return text
-    return text + draw(SEP) + draw(NUMBER)
-
-
-@st.composite
-def version_texts(draw: st.DrawFn, padded: bool = True) -> str:
-    """Any valid PEP 440 version, written in any of the spellings PEP 440 accepts (with
-    surrounding whitespace too, unless `padded` is false)."""
-    text = draw(st.sampled_from(["", "", "v", "V"]))
-    if draw(st.integers(0, 5)) == 0:
-        text += draw(NUMBER) + "!"
-    text += ".".join(draw(st.lists(NUMBER, min_size=1, max_size=5)))
-    if draw(st.booleans()):
-        text += draw(_numbered(["a", "alpha", "b", "beta", "c", "rc", "pre", "preview"]))
-    post = draw(st.integers(0, 3))
-    if post == 1:
-        text += "-" + draw(NUMBER)  # the implicit post release: 1.0-1
-    elif post == 2:
-        text += draw(_numbered(["post", "rev", "r"]))
-    if draw(st.booleans()):
-        text += draw(_numbered(["dev"]))
-    if draw(st.integers(0, 4)) == 0:
-        segments = draw(st.lists(st.from_regex(r"[a-z0-9]{1,5}", fullmatch=True),
-                                 min_size=1, max_size=3))
-        text += "+" + "".join(s + draw(st.sampled_from([".", "-", "_"])) for s in segments[:-1])
-        text += segments[-1]
-    if padded and draw(st.integers(0, 9)) == 0:
-        text = draw(st.sampled_from([" ", "\t", "\n"])) + text + draw(st.sampled_from(["", " "]))
-    return text
-
-
-PART = st.sampled_from(PARTS)
+from tests.helpers.fuzzing import (
+    PART,
+    TOML_VALUES,
+    dump_toml,
+    fuzz,
+    scratch_dir,
+    version_texts,
+    write_raw,
+)
 
 
 @fuzz
@@ -154,205 +91,6 @@ def test_garbage_is_refused_with_a_version_error(text: str, part: str, to: str) 
         try:
             bump(current, **kwargs)
         except VersionError:
-            pass
-
-
-# --- config tables ---------------------------------------------------------------------------
-
-PKG = '[project]\nname = "{name}"\nversion = "1.0.0"\n'
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
-@contextmanager
-def _scratch() -> Iterator[Path]:
-    """A directory of our own per example (hypothesis reuses function-scoped fixtures)."""
-    path = Path(tempfile.mkdtemp(prefix="rt-fuzz-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def config_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Packages, a broken one, text files, and symlinks that lead out of the repository."""
-    base = tmp_path_factory.mktemp("config-fuzz")
-    outside = base / "outside"
-    _write(outside, {"pkg/pyproject.toml": PKG.format(name="evil"), "secret.txt": "1.0.0\n"})
-    root = base / "repo"
-    _write(root, {
-        "pkgs/a/pyproject.toml": PKG.format(name="a"),
-        "pkgs/b/pyproject.toml": PKG.format(name="b")
-        + '[project.optional-dependencies]\nx = ["a==1.0.0"]\n',
-        "pkgs/c/pyproject.toml": 'project = "not a table"\n',
-        "pkgs/d/pyproject.toml": '[project]\nname = "d"\ndynamic = "version"\n'
-                                 "[tool]\nhatch = 3\n",
-        "pkgs/e/pyproject.toml": '[project]\nname = "e"\nversion = "1.0.0"\n'
-                                 "dependencies = 3\noptional-dependencies = []\n"
-                                 "dependency-groups = 1\n",
-        "docs/install.md": "pip install a==1.0.0\n",
-        "addon/config.yaml": 'version: "2.0.0"\n',
-        "bin.dat": "",
-    })
-    (root / "bin.dat").write_bytes(b"\xff\xfe1.0.0\x00")
-    (root / "link").symlink_to(outside / "pkg", target_is_directory=True)
-    (root / "escape").symlink_to(outside, target_is_directory=True)
-    (root / "docs" / "secret.txt").symlink_to(outside / "secret.txt")
-    return root
-
-
-PATHS = st.one_of(
-    st.sampled_from([
-        "pkgs/*", "pkgs/a", "pkgs/b", "pkgs/c", "pkgs/d", "pkgs/e", "pkgs/a/", "./pkgs/a",
-        "pkgs/*/", "*/*", "*", "**", "**/*", ".", "", "..", "../outside", "/etc", "/",
-        "pkgs/../../outside", "link", "link/", "escape/pkg", "escape/*", "e*/*", "[", "pkgs/[ab]",
-        "pkgs/a\x00", "docs/install.md", "docs/secret.txt", "docs", "addon/config.yaml",
-        "bin.dat", "ü/ñ", "a" * 300, "pkgs//a", "~/x", "pkgs/a/pyproject.toml"]),
-    st.text(max_size=12))
-SEARCHES = st.one_of(
-    st.sampled_from(["pip install a=={version}", "{version}", 'version: "{version}"',
-                     "a=={version}=={version}", "no placeholder", "{version", "{}", "{0}",
-                     "{version}{train}", "\\{version}[", "(?P<x>{version})"]),
-    st.text(max_size=12))
-TEMPLATES = st.one_of(
-    st.sampled_from(["{train}-v{version}", "v{version}", "{version}", "{train}", "{oops}",
-                     "{version!r}", "{version:>{train}}", "{version[0]}", "{", "}", "{{version}}",
-                     "{train.__class__}-{version}", "{major}.{minor}", "x/{version}/..",
-                     "release/{train}-v{version}"]),
-    st.text(max_size=12))
-
-TOML_LEAVES: st.SearchStrategy[Any] = st.one_of(
-    st.text(max_size=10), st.integers(-(2**63), 2**63 - 1), st.booleans(),
-    st.floats(allow_nan=False), st.dates(), st.datetimes(), PATHS)
-TOML_VALUES: st.SearchStrategy[Any] = st.recursive(
-    TOML_LEAVES,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=3),
-    max_leaves=8)
-
-
-def _maybe(value: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """The right kind of value most of the time, any TOML value sometimes."""
-    return st.one_of(value, value, value, TOML_VALUES)
-
-
-OCCURRENCE = _maybe(st.fixed_dictionaries({}, optional={
-    "path": _maybe(PATHS), "search": _maybe(SEARCHES), "train": _maybe(st.sampled_from(
-        ["core", "addon", "ghost"])), "extra": TOML_VALUES}))
-TRAIN = st.fixed_dictionaries({}, optional={
-    "packages": _maybe(st.lists(PATHS, max_size=3)),
-    "kind": _maybe(st.sampled_from(["python", "artifact", "rust"])),
-    "tag-format": _maybe(TEMPLATES),
-    "occurrences": _maybe(st.lists(OCCURRENCE, max_size=2)),
-    "pins": _maybe(st.lists(OCCURRENCE, max_size=2)),
-    "version": OCCURRENCE,
-    "surprise": TOML_VALUES,
-})
-INDEX = st.fixed_dictionaries({}, optional={
-    "upload-url": _maybe(st.sampled_from(["https://x.invalid/", "http://127.0.0.1:1/",
-                                          "ftp://x", ""])),
-    "simple-url": _maybe(st.sampled_from(["https://x.invalid/simple/", "http://x/simple"])),
-    "token-env": _maybe(st.sampled_from(["TOKEN", ""])),
-    "production": _maybe(st.booleans()),
-    "allow-prereleases": _maybe(st.booleans()),
-})
-RELEASE_TABLE = st.fixed_dictionaries({}, optional={
-    "trains": _maybe(st.dictionaries(st.sampled_from(["core", "addon", "ext", "", "a.b", "ü"]),
-                                     TRAIN, max_size=3)),
-    "tag-format": _maybe(TEMPLATES),
-    "commit-message": _maybe(TEMPLATES),
-    "branches": _maybe(st.lists(st.text(max_size=6), max_size=2)),
-    "pythons": _maybe(st.lists(st.sampled_from(["3.11", "3.12", "x"]), max_size=2)),
-    "optional-pythons": _maybe(st.lists(st.text(max_size=4), max_size=2)),
-    "platforms": _maybe(st.lists(st.text(max_size=6), max_size=2)),
-    "max-file-size": _maybe(st.integers(-5, 2**70)),
-    "indexes": _maybe(st.dictionaries(st.sampled_from(["pypi", "testpypi", "mine"]), INDEX,
-                                      max_size=2)),
-    "branch-model": _maybe(st.fixed_dictionaries({}, optional={
-        "main": _maybe(st.text(max_size=5)), "rc": _maybe(st.text(max_size=5)),
-        "version-branch": _maybe(TEMPLATES), "release-branch": _maybe(TEMPLATES)})),
-    "unknown-key": TOML_VALUES,
-})
-
-
-def _dump(document: dict[str, Any]) -> str | None:
-    try:
-        return tomlkit.dumps(document)
-    except Exception:  # noqa: BLE001 - a value TOML cannot hold: not an input anyone can write
-        return None
-
-
-# Tables that get past the structure checks more often, so that paths and package files are
-# what is tried: any of the packages, globs and symlinks above, in one or two trains.
-GOOD_PATHS = st.one_of(
-    st.sampled_from(["pkgs/a", "pkgs/b", "pkgs/a/", "./pkgs/b"]),
-    st.sampled_from(["pkgs/c", "pkgs/d", "pkgs/e", "pkgs/*", "link", "escape/pkg", "*/*", "e*/*",
-                     "pkgs/../link", "**"]))
-PATH_TABLES = st.fixed_dictionaries({"trains": st.dictionaries(
-    st.sampled_from(["core", "other"]), st.fixed_dictionaries(
-        {"packages": st.lists(GOOD_PATHS, min_size=1, max_size=2, unique=True)},
-        optional={"occurrences": st.lists(st.fixed_dictionaries(
-            {"path": st.sampled_from(["docs/install.md", "docs/secret.txt", "bin.dat", "docs",
-                               "addon/config.yaml", "escape/secret.txt", "link/pyproject.toml"]),
-             "search": SEARCHES}), max_size=1)}),
-    min_size=1, max_size=2)})
-
-
-@fuzz
-@given(RELEASE_TABLE, st.booleans())
-def test_any_config_table_loads_or_is_refused_with_a_config_error(
-        config_repo: Path, table: dict[str, Any], in_release_toml: bool) -> None:
-    _load_check_and_plan(config_repo, table, in_release_toml)
-
-
-@fuzz
-@given(PATH_TABLES, st.booleans())
-@example({"trains": {"core": {"packages": ["pkgs/c"]}}}, False)  # [project] not a table
-@example({"trains": {"core": {"packages": ["e*/*"]}}}, False)  # a glob through a symlink
-@example({"trains": {"core": {"packages": ["pkgs/d"]}}}, True)  # tool.hatch not a table
-@example({"trains": {"core": {"packages": ["pkgs/e"]}}}, True)  # lists and tables swapped
-def test_any_package_path_stays_inside_the_repository_or_is_refused(
-        config_repo: Path, table: dict[str, Any], in_release_toml: bool) -> None:
-    _load_check_and_plan(config_repo, table, in_release_toml)
-
-
-def _load_check_and_plan(config_repo: Path, table: dict[str, Any],
-                         in_release_toml: bool) -> None:
-    """config.load, then check and bump planning: only ReleaseErrors, nothing outside."""
-    text = _dump(table if in_release_toml else {"tool": {"release": table}})
-    if text is None:
-        return
-    pyproject, release_toml = config_repo / "pyproject.toml", config_repo / "release.toml"
-    pyproject.unlink(missing_ok=True)
-    release_toml.unlink(missing_ok=True)
-    (release_toml if in_release_toml else pyproject).write_text(text, encoding="utf-8")
-    try:
-        config = load(config_repo)
-    except ReleaseError as exc:
-        assert str(exc).strip(), "an error without a message"
-        event("refused")
-        return
-    event("loaded")
-    # What loaded is inside the repository, and the other entry points hold up too.
-    for train in config.trains.values():
-        for pkg in train.packages:
-            assert (config_repo / pkg.path).resolve().is_relative_to(config_repo.resolve())
-        for occ in (*train.occurrences, *(p.occurrence for p in train.pins)):
-            assert (config_repo / occ.path).resolve().is_relative_to(config_repo.resolve())
-    try:
-        run_check(config_repo)
-    except ReleaseError:
-        pass
-    for train in config.trains.values():
-        try:
-            plan_change(config, train, part="minor")
-        except ReleaseError:
             pass
 
 
@@ -443,9 +181,9 @@ PLAIN_VERSIONS = version_texts(padded=False)
     "pyproject.toml": '[tool.release.trains.a]\npackages = ["alpha"]\n'
                       '[tool.release.trains.b]\npackages = ["beta"]\n'}, "\r\n"), "0+0", "major")
 def test_a_bump_changes_exactly_the_version_bytes(layout: Layout, old: str, how: str) -> None:
-    with _scratch() as root:
+    with scratch_dir() as root:
         before = layout.render(old, old)
-        _write(root, before)
+        write_raw(root, before)
         for path, text in before.items():
             (root / path).write_bytes(text.encode())
         try:
@@ -524,11 +262,11 @@ PACKAGE_FILES = {
        st.sampled_from(["alpha/VERSION", "alpha/src/alpha/__init__.py"]))
 def test_any_package_file_is_read_or_refused_with_a_release_error(
         table: dict[str, Any], target: str, other_text: str | None, other: str) -> None:
-    text = _dump(table)
+    text = dump_toml(table)
     if text is None:
         return
-    with _scratch() as root:
-        _write(root, {**PACKAGE_FILES, target: text,
+    with scratch_dir() as root:
+        write_raw(root, {**PACKAGE_FILES, target: text,
                       **({other: other_text} if other_text is not None else {})})
         for entry in (lambda: load(root), lambda: run_check(root),
                       lambda: plan_change(load(root), load(root).train("a"), part="patch")):
