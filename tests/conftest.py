@@ -22,6 +22,12 @@ from tests.helpers.dists import TinyDists, Upload, build_mini, build_tiny
 from tests.helpers.indexes import fresh_index, stand_ins, start_devpi
 from tests.helpers.repos import copy_example, copy_repo
 
+# Every process the tests start finds tests/helpers/cheap_devpi first on its path: the devpi
+# stand-ins among them hash passwords at argon2's lowest cost (its docstring says why).
+CHEAP_DEVPI = Path(__file__).parent / "helpers" / "cheap_devpi"
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(CHEAP_DEVPI), *filter(None, [os.environ.get("PYTHONPATH")])])
+
 
 @pytest.fixture(scope="session")
 def devpi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDevpi]:
