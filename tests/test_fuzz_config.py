@@ -16,7 +16,8 @@ from release.commands.status import run_check
 from release.config import load
 from release.errors import ReleaseError
 from release.versions.plan import plan_change
-from tests.helpers.fuzzing import PATHS, TOML_VALUES, dump_toml, fuzz, write_raw
+from tests.helpers.fuzzing import PATHS, TOML_VALUES, dump_toml, fuzz
+from tests.helpers.repos import write
 
 PKG = '[project]\nname = "{name}"\nversion = "1.0.0"\n'
 
@@ -26,9 +27,10 @@ def config_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Packages, a broken one, text files, and symlinks that lead out of the repository."""
     base = tmp_path_factory.mktemp("config-fuzz")
     outside = base / "outside"
-    write_raw(outside, {"pkg/pyproject.toml": PKG.format(name="evil"), "secret.txt": "1.0.0\n"})
+    write(outside, {"pkg/pyproject.toml": PKG.format(name="evil"), "secret.txt": "1.0.0\n"},
+          dedent=False)
     root = base / "repo"
-    write_raw(root, {
+    write(root, {
         "pkgs/a/pyproject.toml": PKG.format(name="a"),
         "pkgs/b/pyproject.toml": PKG.format(name="b")
         + '[project.optional-dependencies]\nx = ["a==1.0.0"]\n',
@@ -41,7 +43,7 @@ def config_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "docs/install.md": "pip install a==1.0.0\n",
         "addon/config.yaml": 'version: "2.0.0"\n',
         "bin.dat": "",
-    })
+    }, dedent=False)
     (root / "bin.dat").write_bytes(b"\xff\xfe1.0.0\x00")
     (root / "link").symlink_to(outside / "pkg", target_is_directory=True)
     (root / "escape").symlink_to(outside, target_is_directory=True)

@@ -17,7 +17,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,7 @@ from release.redaction import MASK, SECRET_VARIABLES, redact, register
 from tests.helpers.canary import CANARY, canary_env, canary_index, canary_indexes, leaks
 from tests.helpers.commands import FAST, invoke, rehearse_argv
 from tests.helpers.dists import mini_copy
+from tests.helpers.loopback import serving
 from tests.helpers.repos import BIN, ROOT, config_repo, copy_example, env, git
 
 # --- the canary as the credential that works ---------------------------------------------
@@ -85,14 +86,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Echo) as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 
 from release.cli import namespace
 from tests.helpers.commands import FAST, nox
+from tests.helpers.loopback import serving
 from tests.helpers.repos import BIN, ROOT, copy_example, env, git, interpreters_env
 
 TASKS = sorted(namespace.task_names)
@@ -217,7 +218,7 @@ def test_unknown_host_is_one_line(core_tagged: Path) -> None:
 
 
 def test_wrong_token_is_one_line(core_tagged: Path) -> None:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Refuse(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -231,13 +232,8 @@ def test_wrong_token_is_one_line(core_tagged: Path) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        out = _github_release(core_tagged, f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Refuse) as url:
+        out = _github_release(core_tagged, url)
     assert out.returncode == 1
     line = one_error_line(out)
     assert "401" in line and "token" in line and "again" not in line

@@ -105,13 +105,6 @@ def dump_toml(document: dict[str, Any]) -> str | None:
         return None
 
 
-def write_raw(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
 @contextmanager
 def scratch_dir() -> Iterator[Path]:
     """A directory of our own per example (hypothesis reuses function-scoped fixtures)."""

@@ -102,12 +102,13 @@ def interpreters_env(**extra: str) -> dict[str, str]:
     return base
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    """Write each file (dedented) under root, directories included."""
+def write(root: Path, files: dict[str, str], *, dedent: bool = True) -> Path:
+    """Write each file under root, directories included: its text dedented and without leading
+    blank lines, or as it is (`dedent=False`)."""
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        path.write_text(textwrap.dedent(text).lstrip() if dedent else text, encoding="utf-8")
     return root
 
 

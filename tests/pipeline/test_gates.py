@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from release.pipeline.rehearsal import index_env
 from tests.helpers.commands import FAST, invoke, nox, release_train
 from tests.helpers.dists import TinyDists, Upload
 from tests.helpers.indexes import fresh_indexes
+from tests.helpers.loopback import serving
 from tests.helpers.repos import ROOT, copy_example, git, init_repo, records, scratch_clone
 
 CHECKPOINT = "migrations squashed and approved"
@@ -177,14 +177,8 @@ def pep503(tmp_path: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/simple/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Quiet) as url:
+        yield f"{url}/simple/"
 
 
 def test_availability_on_a_pep503_index_and_offline(tmp_path: Path, pep503: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from release.build.frontend import build_trains
-from release.build.manifest import Manifest, sha256_of
+from release.build.manifest import Artifact, Manifest, sha256_of
 from release.config import load
 from release.errors import BuildError, UploadError
 from release.pipeline.localindex import LocalDevpi, LocalIndex
@@ -88,18 +88,23 @@ def test_a_tampered_build_is_refused_before_anything_is_sent(
     assert listed(local_index, copies) == {}
 
 
+def impostor(manifest: Manifest, artifact: Artifact, directory: Path) -> Manifest:
+    """A manifest of one file under artifact's name with other bytes: what someone else
+    published under that name."""
+    directory.mkdir()
+    copy = directory / artifact.filename
+    copy.write_bytes((manifest.directory / artifact.filename).read_bytes() + b"\0")
+    other = replace(artifact, size=copy.stat().st_size, sha256=sha256_of(copy))
+    return replace(manifest, artifacts=(other,), directory=directory)
+
+
 def test_our_name_with_other_content_on_the_index_stops_everything(
         copies: list[Manifest], local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
     target = endpoint_for(local_index, monkeypatch)
     # Someone already published a different file under one of our file names.
     artifact = copies[1].artifacts[3]
-    impostor_dir = tmp_path / "impostor"
-    impostor_dir.mkdir()
-    impostor = impostor_dir / artifact.filename
-    impostor.write_bytes((copies[1].directory / artifact.filename).read_bytes() + b"\0")
-    other = replace(artifact, size=impostor.stat().st_size, sha256=sha256_of(impostor))
-    upload([replace(copies[1], artifacts=(other,), directory=impostor_dir)], target)
+    upload([impostor(copies[1], artifact, tmp_path / "impostor")], target)
     before = listed(local_index, copies)
     with pytest.raises(UploadError) as info:
         upload(copies, target)
@@ -237,17 +242,13 @@ def test_concurrent_upload_refuses_other_content_before_any_share_starts(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     target = via(proxied, local_index, monkeypatch)
     artifact = copies[0].artifacts[-1]  # the last file of the last share to be sent
-    impostor_dir = tmp_path / "impostor"
-    impostor_dir.mkdir()
-    impostor = impostor_dir / artifact.filename
-    impostor.write_bytes((copies[0].directory / artifact.filename).read_bytes() + b"\0")
-    other = replace(artifact, size=impostor.stat().st_size, sha256=sha256_of(impostor))
-    upload([replace(copies[0], artifacts=(other,), directory=impostor_dir)], target)
+    other = impostor(copies[0], artifact, tmp_path / "impostor")
+    upload([other], target)
     posts = proxied.faults.uploads()
     with pytest.raises(UploadError, match="Nothing was uploaded.$"):
         upload(copies, target, concurrency=4)
     assert proxied.faults.uploads() == posts  # no share sent a byte
-    assert listed(local_index, copies) == {artifact.filename: other.sha256}
+    assert listed(local_index, copies) == {artifact.filename: other.artifacts[0].sha256}
 
 
 def test_server_stopped_mid_concurrent_upload_then_rerun_sends_each_file_once(

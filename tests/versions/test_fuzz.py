@@ -32,8 +32,8 @@ from tests.helpers.fuzzing import (
     fuzz,
     scratch_dir,
     version_texts,
-    write_raw,
 )
+from tests.helpers.repos import write
 
 
 @fuzz
@@ -183,7 +183,7 @@ PLAIN_VERSIONS = version_texts(padded=False)
 def test_a_bump_changes_exactly_the_version_bytes(layout: Layout, old: str, how: str) -> None:
     with scratch_dir() as root:
         before = layout.render(old, old)
-        write_raw(root, before)
+        write(root, before, dedent=False)
         for path, text in before.items():
             (root / path).write_bytes(text.encode())
         try:
@@ -266,8 +266,8 @@ def test_any_package_file_is_read_or_refused_with_a_release_error(
     if text is None:
         return
     with scratch_dir() as root:
-        write_raw(root, {**PACKAGE_FILES, target: text,
-                      **({other: other_text} if other_text is not None else {})})
+        write(root, {**PACKAGE_FILES, target: text,
+                     **({other: other_text} if other_text is not None else {})}, dedent=False)
         for entry in (lambda: load(root), lambda: run_check(root),
                       lambda: plan_change(load(root), load(root).train("a"), part="patch")):
             try:
