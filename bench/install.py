@@ -30,13 +30,13 @@ from release.config import load  # noqa: E402
 from release.pipeline.localindex import LocalDevpi  # noqa: E402
 from release.verify.installs import (  # noqa: E402
     Wheel,
-    clean_env,
     install_back,
     prove_installed,
     smoke,
 )
 from release.verify.interpreters import find_all  # noqa: E402
 from release.verify.report import workers  # noqa: E402
+from release.verify.uvconfig import clean_env  # noqa: E402
 from tests.helpers.repos import copy_example  # noqa: E402
 
 

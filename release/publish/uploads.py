@@ -224,33 +224,37 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
         deadline = policy().upload
         try:
             _send(plan, width, argv, env, credentials, deadline, sender)
-        except TimedOut:
-            left = len(_preflight(manifests, target)[0]) if _reachable(target) else None
-            done = "?" if left is None else str(len(ordered) - left)
-            raise UploadError(f"index {target.name}: uploading {len(ordered)} file(s) to "
-                              f"{target.where} gave up after {deadline:g} s (the deadline; "
-                              "raise it with RELEASE_UPLOAD_DEADLINE), "
-                              f"{done} of them there; run the same command again to send "
-                              "the rest") from None
-        except CommandError as exc:
-            left = len(_preflight(manifests, target)[0]) if _reachable(target) else None
-            done = "?" if left is None else str(len(ordered) - left)
-            why = _why(exc)
-            if re.search(r"\b(401|403)\b", why):
-                then = f"check the token in {target.token_env}, then run the same command again"
-            elif re.search(r"redirect", why, re.IGNORECASE):  # a rerun is redirected again
-                raise UploadError(f"upload to {target.name} failed: {target.where} redirects "
-                                  f"({why}); set the index's upload URL to where it redirects "
-                                  "(often a missing or extra trailing slash, or http for "
-                                  "https)") from None
-            else:
-                then = "run the same command again to send the rest"
-            raise UploadError(f"upload to {target.name} failed after {done} of {len(ordered)} "
-                              f"file(s): {why}; {then}") from None
+        except (TimedOut, CommandError) as exc:
+            raise _failure(exc, manifests, target, len(ordered), deadline) from None
         return UploadResult(tuple(p.name for p in ordered), skipped)
     finally:
         if sender is not None:
             sender.stop()
+
+
+def _failure(exc: TimedOut | CommandError, manifests: Sequence[Manifest], target: Endpoint,
+             count: int, deadline: float) -> UploadError:
+    """One line for a failed send: how many of the files are there now, and what to do."""
+    left = len(_preflight(manifests, target)[0]) if _reachable(target) else None
+    done = "?" if left is None else str(count - left)
+    if isinstance(exc, TimedOut):
+        return UploadError(f"index {target.name}: uploading {count} file(s) to "
+                           f"{target.where} gave up after {deadline:g} s (the deadline; "
+                           "raise it with RELEASE_UPLOAD_DEADLINE), "
+                           f"{done} of them there; run the same command again to send "
+                           "the rest")
+    why = _why(exc)
+    if re.search(r"\b(401|403)\b", why):
+        then = f"check the token in {target.token_env}, then run the same command again"
+    elif re.search(r"redirect", why, re.IGNORECASE):  # a rerun is redirected again
+        return UploadError(f"upload to {target.name} failed: {target.where} redirects "
+                           f"({why}); set the index's upload URL to where it redirects "
+                           "(often a missing or extra trailing slash, or http for "
+                           "https)")
+    else:
+        then = "run the same command again to send the rest"
+    return UploadError(f"upload to {target.name} failed after {done} of {count} "
+                       f"file(s): {why}; {then}")
 
 
 def _send(plan: list[Share], connections: int, argv: list[str], env: dict[str, str],
@@ -309,9 +313,4 @@ def _reachable(target: Endpoint) -> bool:
         return False
 
 
-def summary(result: UploadResult, target: Endpoint) -> str:
-    return (f"{target.name}: {len(result.uploaded)} uploaded, {len(result.skipped)} already "
-            "there")
-
-
-__all__: Sequence[str] = ("UploadResult", "upload", "summary")
+__all__: Sequence[str] = ("UploadResult", "upload")

@@ -30,13 +30,12 @@ from release.verify.installs import (
     PlatformResult,
     PythonResult,
     Wheel,
-    clean_env,
     install_back,
     resolve_for_platform,
     resolve_universal,
-    shared_cache,
 )
 from release.verify.interpreters import Interpreter
+from release.verify.uvconfig import clean_env, shared_cache
 
 
 @dataclass

@@ -13,7 +13,8 @@ from release.errors import MissingPinError
 from release.publish.endpoints import Endpoint
 from release.publish.index import IndexClient, IndexFile
 from release.verify.crosspins import CrossPin, cross_train_pins, locate
-from release.verify.installs import Wheel, index_config
+from release.verify.installs import Wheel
+from release.verify.uvconfig import index_config
 
 OWNERS = {"skyline-core": "core", "skyline-streaming": "core",
           "skyline-ext-streaming": "extensions", "skyline-ext-ai": "extensions"}
