@@ -24,18 +24,7 @@ from invoke.program import Program
 from invoke.tasks import task as invoke_task
 
 from release import __version__
-from release.commands.git import (
-    run_branch,
-    run_cut_beta,
-    run_final,
-    run_freeze,
-    run_preflight,
-    run_push,
-    run_tag,
-)
 from release.commands.guard import Failure, attempt
-from release.commands.status import render_status, run_check
-from release.commands.versions import run_bump
 from release.program import REPO_HELP, ReleaseProgram
 
 
@@ -134,6 +123,8 @@ def bump(ctx: Context, part: str | None = None, train: str | None = None, to: st
          repo: str | None = None) -> None:
     """Plan and apply a version change across every file of a train (without --train, in a
     repository of several trains: the trains changed since their last release tag)."""
+    from release.commands.versions import run_bump  # imported when the task runs: a fast start
+
     print(run_bump(_repo(ctx, repo), train, part, to, dry_run, commit=commit, every=all))
 
 
@@ -148,6 +139,8 @@ def bump(ctx: Context, part: str | None = None, train: str | None = None, to: st
 def check(ctx: Context, tag: str | None = None, audit: bool = False, suggest: bool = False,
           train: list[str] | None = None, repo: str | None = None) -> None:
     """Every file agrees with its train's version; pins and uv.lock agree (CI gate)."""
+    from release.commands.status import run_check  # imported when the task runs: a fast start
+
     print(run_check(_repo(ctx, repo), tag, audit=audit, suggest=suggest, trains=train or None))
 
 
@@ -155,6 +148,8 @@ def check(ctx: Context, tag: str | None = None, audit: bool = False, suggest: bo
 @user_errors
 def status(ctx: Context, train: list[str] | None = None, repo: str | None = None) -> None:
     """Trains, versions, tags and where each version lives."""
+    from release.commands.status import render_status  # imported when the task runs: a fast start
+
     print(render_status(_repo(ctx, repo), train or None))
 
 
@@ -175,6 +170,8 @@ def preflight(ctx: Context, train: str | None = None, part: str | None = None,
               repo: str | None = None) -> None:
     """Clean tree, release branch, level with upstream, new version, a free tag, and the
     version on neither index yet."""
+    from release.commands.git import run_preflight  # imported when the task runs: a fast start
+
     print(run_preflight(_repo(ctx, repo), train, part, to, require_index_check))
 
 
@@ -185,6 +182,8 @@ def preflight(ctx: Context, train: str | None = None, part: str | None = None,
 def tag(ctx: Context, train: str | None = None, sign: bool = False, dry_run: bool = False,
         repo: str | None = None) -> None:
     """Tag HEAD with the train's version (annotated; never moves an existing tag)."""
+    from release.commands.git import run_tag  # imported when the task runs: a fast start
+
     print(run_tag(_repo(ctx, repo), train, sign, dry_run))
 
 
@@ -199,6 +198,8 @@ def push(ctx: Context, train: str | None = None, branch: str | None = None,
          tag: str | None = None, remote: str | None = None, dry_run: bool = False,
          repo: str | None = None) -> None:
     """Push the branch and the tags of its releases together (git push --atomic)."""
+    from release.commands.git import run_push  # imported when the task runs: a fast start
+
     print(run_push(_repo(ctx, repo), branch, tag, remote, dry_run))
 
 
@@ -210,6 +211,8 @@ def push(ctx: Context, train: str | None = None, branch: str | None = None,
 def branch_(ctx: Context, train: str | None = None, part: str | None = None,
             to: str | None = None, dry_run: bool = False, repo: str | None = None) -> None:
     """Create release/<train>-v<version> from an up-to-date main and switch to it."""
+    from release.commands.git import run_branch  # imported when the task runs: a fast start
+
     print(run_branch(_repo(ctx, repo), train, part, to, dry_run))
 
 
@@ -222,6 +225,8 @@ BRANCHES_DRY_RUN = "check everything (no fetch), print the branches, commits (fi
 def freeze(ctx: Context, train: str | None = None, dry_run: bool = False,
            repo: str | None = None) -> None:
     """Beta-branch model: main into rc; main moves to the next minor's .dev1."""
+    from release.commands.git import run_freeze  # imported when the task runs: a fast start
+
     print(run_freeze(_repo(ctx, repo), train, dry_run))
 
 
@@ -231,6 +236,8 @@ def freeze(ctx: Context, train: str | None = None, dry_run: bool = False,
 def cut_beta(ctx: Context, train: str | None = None, branch: str | None = None,
              sign: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """Beta-branch model: release the next beta (first: create X.Y from rc)."""
+    from release.commands.git import run_cut_beta  # imported when the task runs: a fast start
+
     print(run_cut_beta(_repo(ctx, repo), train, branch, sign, dry_run))
 
 
@@ -240,6 +247,8 @@ def cut_beta(ctx: Context, train: str | None = None, branch: str | None = None,
 def final(ctx: Context, train: str | None = None, branch: str | None = None,
           sign: bool = False, dry_run: bool = False, repo: str | None = None) -> None:
     """Beta-branch model: release X.Y.Z from its version branch, move on to the next b1."""
+    from release.commands.git import run_final  # imported when the task runs: a fast start
+
     print(run_final(_repo(ctx, repo), train, branch, sign, dry_run))
 
 
