@@ -23,7 +23,6 @@ sends only the rest. 1 connection is one twine process with every file, in one o
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import sys
@@ -38,7 +37,16 @@ from packaging.version import Version
 from release.build.frontend import Manifest, mismatch
 from release.config import DEFAULT_UPLOAD_CONCURRENCY
 from release.errors import UploadError
-from release.proc import CommandError, Started, TimedOut, log, run, run_together, start
+from release.proc import (
+    CommandError,
+    Started,
+    TimedOut,
+    log,
+    run,
+    run_together,
+    scrubbed_env,
+    start,
+)
 from release.publish.endpoints import Endpoint
 from release.publish.index import IndexFile
 from release.publish.timeouts import policy
@@ -190,9 +198,10 @@ def upload(manifests: Sequence[Manifest], target: Endpoint,
            concurrency: int = DEFAULT_UPLOAD_CONCURRENCY) -> UploadResult:
     """Send every file of the manifests that the index does not have yet, over at most
     `concurrency` connections (twine processes); the index is asked before a byte is sent."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "1000",  # twine's error on one plain line
-                "PYTHONIOENCODING": "utf-8"})
+    # Scrubbed like every child's environment; the one credential twine gets is the target's,
+    # added by _send (or sent to the sender on stdin), never a TWINE_* left in ours.
+    env = scrubbed_env(prefixes=("TWINE_",), NO_COLOR="1", COLUMNS="1000",  # one plain line
+                       PYTHONIOENCODING="utf-8")
     argv = ["twine", "upload", "--non-interactive", "--disable-progress-bar",
             "--repository-url", target.upload_url]
     # twine is imported while the files are checked and the index answers; told nothing
