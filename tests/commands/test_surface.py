@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from release.cli import namespace
+from tests.helpers import launcher
 from tests.helpers.commands import FAST, nox
 from tests.helpers.loopback import serving
 from tests.helpers.repos import BIN, ROOT, copy_example, env, git, interpreters_env
@@ -24,8 +25,8 @@ NOISE = ("Retrying", "Traceback", "HTTPConnectionPool", "HTTPSConnectionPool", "
 
 
 def tool(*args: str, cwd: Path = ROOT, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "release-train"), *args], cwd=cwd, env=env(**extra),
-                          capture_output=True, text=True, timeout=120)
+    return launcher.run("release-train", args, cwd=cwd, env=env(**extra), timeout=120,
+                        bin_dir=BIN)
 
 
 def one_error_line(out: subprocess.CompletedProcess[str]) -> str:

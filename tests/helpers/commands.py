@@ -1,6 +1,7 @@
 """The commands users type, run the way they type them from this checkout: `invoke`, `nox`,
-`release-train`, the rehearsal; and the options that keep an end-to-end release short (one
-Python, one foreign platform). Each returns the finished process; none checks its exit code."""
+`release-train` (these two through tests.helpers.launcher), the rehearsal; and the options that
+keep an end-to-end release short (one Python, one foreign platform). Each returns the finished
+process; none checks its exit code."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import launcher
 from tests.helpers.repos import BIN, ROOT, env
 
 FAST = ["--python", "3.11", "--platform", "windows"]  # release-train release, rehearse
@@ -18,8 +20,8 @@ PLATFORM = ["--platform", "windows"]
 def invoke(*args: str, cwd: Path = ROOT, check: bool = False,
            **extra_env: str) -> subprocess.CompletedProcess[str]:
     """Run `invoke ARGS` the way a user types it, from this checkout's tasks.py."""
-    return subprocess.run([str(BIN / "invoke"), *args], cwd=cwd, env=env(**extra_env),
-                          capture_output=True, text=True, check=check, timeout=300)
+    return launcher.run("invoke", args, cwd=cwd, env=env(**extra_env), timeout=300,
+                        bin_dir=BIN, check=check)
 
 
 def nox(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
@@ -38,8 +40,8 @@ def nox_build(repo: Path, *args: str, cache: Path, **extra_env: str
 
 def release_train(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """`release-train ARGS` as a user types it."""
-    return subprocess.run([str(BIN / "release-train"), *args], cwd=ROOT,
-                          env=env(**extra_env), capture_output=True, text=True, timeout=900)
+    return launcher.run("release-train", args, cwd=ROOT, env=env(**extra_env), timeout=900,
+                        bin_dir=BIN)
 
 
 REHEARSE = "import sys; from release.sessions import rehearse; sys.exit(rehearse(sys.argv[1:]))"
