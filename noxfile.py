@@ -24,7 +24,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(name="fuzz", venv_backend="none")
 def fuzz(session: nox.Session) -> None:
     """The deep fuzz: hypothesis's deep profile (many more examples) on the fuzz tests, and
-    the release killed at 20 random moments (RELEASE_KILLS; the suite kills it twice)."""
+    the release killed at 20 random moments (RELEASE_KILLS; the suite kills it once)."""
     session.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                 "tests/versions/test_fuzz.py", "tests/test_fuzz_config.py",
                 "tests/pipeline/test_resume.py::"

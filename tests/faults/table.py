@@ -218,7 +218,7 @@ FAULTS = (
           "a workspace whose clone is marked unfinished", "remove the cause and run again "
           "(with --fresh, or without: an unfinished clone is started over, never \"not a git "
           "repository\")"),
-    Fault("damaged-records", "both release records are truncated after the tag and the "
+    Fault("damaged-records", "the release record is truncated after the tag and the "
           "TestPyPI upload (finding 8)", "release-train release (run again)", 1,
           "error: …/.release/….json: unreadable release record (…); nothing was done: restore "
           "it (or move it aside and check by hand what this release already did: its tag, the "
@@ -292,7 +292,7 @@ NOTES = (
     "",
     "`tests/pipeline/test_resume.py` (slow) kills `release-train release` on the example at",
     "random moments within the measured duration of a release (SIGKILL to the process group;",
-    "twice in the suite, 20 times under `nox -s fuzz`, `RELEASE_KILLS` sets the number; the",
+    "once in the suite, 20 times under `nox -s fuzz`, `RELEASE_KILLS` sets the number; the",
     "seed is printed, `RELEASE_KILL_SEED` repeats it); every rerun completes, devpi's own log",
     "shows each file stored on each index exactly once, and the canary is in no output or",
     "file. `tests/pipeline/test_release.py` kills the release once after every stage.",
