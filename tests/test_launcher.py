@@ -3,6 +3,7 @@ code, working directory and environment, and the signal that killed it."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from pathlib import Path
 
@@ -67,3 +68,36 @@ def test_a_command_past_its_timeout_is_killed() -> None:
     with pytest.raises(subprocess.TimeoutExpired):
         launcher.Launcher().run("invoke", [str(BIN / "invoke"), "--help"], cwd=ROOT,
                                 env=env(), timeout=0.001)
+
+
+def _read_at_import(tree: ast.Module) -> list[int]:
+    """Lines of module-level code (default values included) that read the environment or the
+    working directory: what a command forked from the launch server would see stale."""
+    found: list[int] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            for default in [*node.args.defaults, *node.args.kw_defaults]:
+                if default is not None:
+                    visit(default)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for decorator in node.decorator_list:
+                    visit(decorator)
+            return
+        if isinstance(node, ast.Attribute) and node.attr in (
+                "environ", "getenv", "getcwd", "cwd", "home", "expanduser"):
+            found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def test_no_module_of_release_reads_the_environment_when_imported() -> None:
+    read = {str(path.relative_to(ROOT)): lines for path in sorted((ROOT / "release").rglob("*.py"))
+            if (lines := _read_at_import(ast.parse(path.read_text())))}
+    assert read == {}
+    sample = ast.parse("import os\nX = os.environ.get('A')\ndef f(y=os.getcwd()):\n"
+                       "    return os.environ\n")
+    assert _read_at_import(sample) == [2, 3]  # the check sees both, not the function body

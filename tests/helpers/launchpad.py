@@ -1,8 +1,9 @@
-"""The server tests.helpers.launcher starts: a Python that has imported `invoke` and
-`release.cli` once, then forks one child per command. The child is the command, run exactly as
-its console script runs it (the same argv, working directory, environment and standard streams,
-`sys.exit(program.run())`), and exits the way a process exits (atexit handlers, buffered output
-flushed). No module is imported here that reads the environment when imported.
+"""The server tests.helpers.launcher starts: a Python that has imported `invoke`, `release.cli`
+and every task's adapter (`release.commands.*`) once, then forks one child per command. The
+child is the command, run exactly as its console script runs it (the same argv, working
+directory, environment and standard streams, `sys.exit(program.run())`), and exits the way a
+process exits (atexit handlers, buffered output flushed). No module of release reads the
+environment or the working directory when it is imported (tests/test_launcher.py checks).
 
 Protocol, one connection per command: the client sends a JSON request (program, argv, cwd,
 env) with three file descriptors (stdin, stdout, stderr); the server answers the child's pid,
@@ -10,22 +11,33 @@ then its exit code (negative: killed by that signal), each as one line."""
 
 from __future__ import annotations
 
+import atexit
+import gc
+import importlib
 import json
 import os
+import pkgutil
 import signal
 import socket
 import sys
+import threading
+from typing import NoReturn
 
 import invoke.main
 
 import release.cli
+import release.commands
+
+# Every task's adapter and what it imports: a command's own imports cost nothing either.
+for _module in pkgutil.iter_modules(release.commands.__path__, "release.commands."):
+    importlib.import_module(_module.name)
 
 PROGRAMS = {"invoke": lambda: invoke.main.program.run(),
             "release-train": lambda: release.cli.main()}
 
 
-def command(request: dict[str, object], fds: list[int]) -> None:
-    """In the child: become the command, then exit through the interpreter as it would."""
+def command(request: dict[str, object], fds: list[int]) -> NoReturn:
+    """In the child: become the command, run it, exit as the interpreter would."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
@@ -34,7 +46,38 @@ def command(request: dict[str, object], fds: list[int]) -> None:
     os.environ.update(request["env"])  # type: ignore[arg-type]
     sys.argv = list(request["argv"])  # type: ignore[call-overload]
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    raise SystemExit(PROGRAMS[str(request["program"])]())
+    try:
+        raise SystemExit(PROGRAMS[str(request["program"])]())
+    except SystemExit as done:
+        status = exit_status(done.code)
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        status = 1
+    exit_as_the_interpreter_does(status)
+
+
+def exit_status(code: object) -> int:
+    """What the interpreter makes of `sys.exit(code)`."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def exit_as_the_interpreter_does(status: int) -> NoReturn:
+    """Wait for the threads that are not daemons, run the atexit handlers (weakref finalizers
+    among them), flush the standard streams, and end. The teardown of every module is skipped:
+    it prints nothing, and in a forked child it would copy every page of the parent's heap."""
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            status = status or 120
+    os._exit(status)
 
 
 def handle(conn: socket.socket) -> None:
@@ -44,7 +87,7 @@ def handle(conn: socket.socket) -> None:
     pid = os.fork()
     if pid == 0:
         conn.close()
-        command(request, fds)  # raises SystemExit: the interpreter ends the child
+        command(request, fds)
     for fd in fds:
         os.close(fd)
     reply(conn, pid)
@@ -87,4 +130,5 @@ def serve(path: str, parent: int) -> None:
 
 if __name__ == "__main__":
     sys.path[0] = os.path.dirname(sys.executable)  # as a console script in our venv's bin
+    gc.freeze()  # the children's collections skip what is imported: fewer pages copied
     serve(sys.argv[1], int(sys.argv[2]))
