@@ -38,12 +38,12 @@ class Launcher:
         self.process: subprocess.Popen[str] | None = None
         self.home = ""
 
-    def socket_path(self, env: dict[str, str]) -> str:
+    def socket_path(self) -> str:
         if self.process is None or self.process.poll() is not None:
             self.home = tempfile.mkdtemp(prefix="rt-launch-")
             path = os.path.join(self.home, "s")
             self.process = subprocess.Popen(
-                [sys.executable, str(SERVER), path, str(os.getpid())], env=env,
+                [sys.executable, str(SERVER), path, str(os.getpid())], env=dict(os.environ),
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
             assert self.process.stdout is not None
             assert self.process.stdout.readline() == "ready\n", "the launch server did not start"
@@ -59,7 +59,7 @@ class Launcher:
     def run(self, program: str, argv: list[str], *, cwd: Path, env: dict[str, str],
             timeout: float, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """The finished command: like subprocess.run(argv, capture_output=True, text=True)."""
-        path = self.socket_path(env)
+        path = self.socket_path()  # started with this process's environment, not env
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
                 tempfile.TemporaryFile() as given, \
                 socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
