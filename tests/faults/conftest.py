@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from release import logs
 from release.build.frontend import build_trains
 from release.config import load
 from release.pipeline.localindex import LocalDevpi
@@ -41,6 +42,10 @@ def lab(built_mini: Path, server: LocalDevpi, tmp_path: Path, monkeypatch: pytes
         finally:
             ACTIVE.remove(lab)
             logging.getLogger("release").removeHandler(caplog.handler)
+            # The sessions configured debug logging in this process: the next test's requests
+            # (urllib3's chatter among them) must not print it, captured or not.
+            monkeypatch.delenv("RELEASE_DEBUG")
+            logs.configure()
 
 
 @pytest.fixture(scope="session")
