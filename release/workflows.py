@@ -389,15 +389,22 @@ def release_candidate(config: Config, spec: str) -> dict[str, Any]:
     trains = python_trains(config)
     tags = [p for t in trains for p in tag_patterns(t, PRE_MARKERS)]
     return _workflow("release candidate", tags, {
+        **_through_testpypi(config, trains, spec),
+        "report": _report_job(config, spec, index="testpypi",
+                              needs=["build", "verify-testpypi"]),
+    })
+
+
+def _through_testpypi(config: Config, trains: list[Train], spec: str) -> dict[str, Any]:
+    """The jobs both workflows begin with: build, upload to TestPyPI once, install back."""
+    return {
         "build": _build_job(config, trains, spec),
         "testpypi": _upload_job(config, spec, index="testpypi", needs=["build"],
                                 title="Upload to TestPyPI", records=None, merge=None),
         "verify-testpypi": _verify_job(config, spec, index="testpypi",
                                        needs=["build", "testpypi"],
                                        title="Install back from TestPyPI"),
-        "report": _report_job(config, spec, index="testpypi",
-                              needs=["build", "verify-testpypi"]),
-    })
+    }
 
 
 def release(config: Config, spec: str) -> dict[str, Any]:
@@ -408,12 +415,7 @@ def release(config: Config, spec: str) -> dict[str, Any]:
     tags = [p for t in trains for p in tag_patterns(t)]
     tags += [f"!{p}" for t in trains for p in tag_patterns(t, NOT_FINAL)]
     return _workflow("release", tags, {
-        "build": _build_job(config, trains, spec),
-        "testpypi": _upload_job(config, spec, index="testpypi", needs=["build"],
-                                title="Upload to TestPyPI", records=None, merge=None),
-        "verify-testpypi": _verify_job(config, spec, index="testpypi",
-                                       needs=["build", "testpypi"],
-                                       title="Install back from TestPyPI"),
+        **_through_testpypi(config, trains, spec),
         "pypi": _upload_job(config, spec, index="pypi", needs=["build", "verify-testpypi"],
                             title="Upload to PyPI", records="records-testpypi-upload",
                             merge="records-verify-testpypi-*"),
