@@ -4,6 +4,7 @@ are made of lives in tests/helpers/."""
 
 from __future__ import annotations
 
+import compileall
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from tests.helpers import github as github_stand_in
 from tests.helpers.commands import invoke
 from tests.helpers.dists import TinyDists, Upload, build_mini, build_tiny
 from tests.helpers.indexes import fresh_index, stand_ins, start_devpi
-from tests.helpers.repos import copy_example, copy_repo
+from tests.helpers.repos import ROOT, copy_example, copy_repo
 
 # Every process the tests start finds tests/helpers/cheap_devpi first on its path: the devpi
 # stand-ins among them hash passwords at argon2's lowest cost (its docstring says why).
@@ -116,6 +117,15 @@ def github() -> Iterator[github_stand_in.FakeGitHub]:
     """A GitHub REST API stand-in on loopback, recording every request."""
     with github_stand_in.serving() as fake:
         yield fake
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile release/ and tests/ once, before the workers start: every Python the tests
+    start (nox, the rehearsal, each worker) then reads bytecode instead of compiling the same
+    sources again, also where PYTHONDONTWRITEBYTECODE=1 keeps each from writing its own."""
+    if not hasattr(config, "workerinput"):  # the controlling process, not an xdist worker
+        for tree in ("release", "tests"):
+            compileall.compile_dir(ROOT / tree, quiet=1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
