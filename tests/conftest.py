@@ -7,7 +7,6 @@ from __future__ import annotations
 import compileall
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,12 @@ import pytest
 
 from release.build.environments import default_cache_dir
 from release.pipeline.localindex import LocalDevpi, LocalIndex
-from release.proc import run
 from tests.helpers import github as github_stand_in
+from tests.helpers import launcher
 from tests.helpers.commands import invoke
 from tests.helpers.dists import TinyDists, Upload, build_mini, build_tiny
 from tests.helpers.indexes import fresh_index, stand_ins, start_devpi
-from tests.helpers.repos import ROOT, copy_example, copy_repo
+from tests.helpers.repos import BIN, ROOT, copy_example, copy_repo
 
 # Every process the tests start finds tests/helpers/cheap_devpi first on its path: the devpi
 # stand-ins among them hash passwords at argon2's lowest cost (its docstring says why).
@@ -87,10 +86,10 @@ def twine_upload() -> Upload:
     def upload(index: LocalIndex, *files: Path) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
         # `--password=X`, not `-p X`: a value may start with "-" (ours are hex, others not).
-        argv = [sys.executable, "-m", "twine", "upload", "--repository-url", index.upload_url,
+        argv = ["upload", "--repository-url", index.upload_url,
                 f"--username={index.username}", f"--password={index.password}",
                 "--non-interactive", "--disable-progress-bar", *map(str, files)]
-        return run(argv, env=env, check=False, timeout=120)
+        return launcher.run("twine", argv, cwd=ROOT, env=env, timeout=120, bin_dir=BIN)
 
     return upload
 

@@ -1,5 +1,5 @@
 """The commands users type, run the way they type them from this checkout: `invoke`, `nox`,
-`release-train` (these two through tests.helpers.launcher), the rehearsal; and the options that
+`release-train` (these three through tests.helpers.launcher), the rehearsal; and the options that
 keep an end-to-end release short (one Python, one foreign platform). Each returns the finished
 process; none checks its exit code."""
 
@@ -26,8 +26,7 @@ def invoke(*args: str, cwd: Path = ROOT, check: bool = False,
 
 def nox(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """`nox ARGS` with this checkout's noxfile."""
-    return subprocess.run([str(BIN / "nox"), *args], cwd=ROOT, env=env(**extra_env),
-                          capture_output=True, text=True, timeout=600)
+    return launcher.run("nox", args, cwd=ROOT, env=env(**extra_env), timeout=600, bin_dir=BIN)
 
 
 def nox_build(repo: Path, *args: str, cache: Path, **extra_env: str

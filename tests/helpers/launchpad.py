@@ -1,9 +1,9 @@
-"""The server tests.helpers.launcher starts: a Python that has imported `invoke`, `release.cli`
-and every task's adapter (`release.commands.*`) once, then forks one child per command. The
-child is the command, run exactly as its console script runs it (the same argv, working
-directory, environment and standard streams, `sys.exit(program.run())`), and exits the way a
-process exits (atexit handlers, buffered output flushed). No module of release reads the
-environment or the working directory when it is imported (tests/test_launcher.py checks).
+"""The server tests.helpers.launcher starts: a Python that has imported invoke, release-train
+(with every task's adapter), nox and twine once, then forks one child per command. The child is
+the command, run exactly as its console script runs it (the same argv, working directory,
+environment and standard streams, `sys.exit(main())`), and exits the way a process exits
+(threads joined, atexit handlers run, buffered output flushed). What it imports here reads no
+variable a test sets and not the working directory (tests/test_launcher.py checks).
 
 Protocol, one connection per command: the client sends a JSON request (program, argv, cwd,
 env) with three file descriptors (stdin, stdout, stderr); the server answers the child's pid,
@@ -23,17 +23,22 @@ import sys
 import threading
 from typing import NoReturn
 
-import invoke.main
+PROGRAMS = {  # each as its console script runs it: sys.exit(main())
+    "invoke": lambda: importlib.import_module("invoke.main").program.run(),
+    "release-train": lambda: importlib.import_module("release.cli").main(),
+    "nox": lambda: importlib.import_module("nox.__main__").main(),
+    "twine": lambda: importlib.import_module("twine.__main__").main(),
+}
 
-import release.cli
-import release.commands
 
-# Every task's adapter and what it imports: a command's own imports cost nothing either.
-for _module in pkgutil.iter_modules(release.commands.__path__, "release.commands."):
-    importlib.import_module(_module.name)
-
-PROGRAMS = {"invoke": lambda: invoke.main.program.run(),
-            "release-train": lambda: release.cli.main()}
+def preload() -> None:
+    """Import what the commands import: the four programs and every task's adapter. Never
+    release.noxsessions, which reads the repository's Pythons when a noxfile imports it."""
+    for name in ("invoke.main", "release.cli", "nox.__main__", "twine.__main__"):
+        importlib.import_module(name)
+    commands = importlib.import_module("release.commands")
+    for module in pkgutil.iter_modules(commands.__path__, "release.commands."):
+        importlib.import_module(module.name)
 
 
 def command(request: dict[str, object], fds: list[int]) -> NoReturn:
@@ -130,5 +135,6 @@ def serve(path: str, parent: int) -> None:
 
 if __name__ == "__main__":
     sys.path[0] = os.path.dirname(sys.executable)  # as a console script in our venv's bin
+    preload()
     gc.freeze()  # the children's collections skip what is imported: fewer pages copied
     serve(sys.argv[1], int(sys.argv[2]))

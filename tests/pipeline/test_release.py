@@ -15,6 +15,7 @@ from release.pipeline import rehearsal
 from release.pipeline.localindex import LocalDevpi
 from release.publish.index import IndexClient
 from release.record import STEPS
+from tests.helpers import launcher
 from tests.helpers.canary import canary_env, leaks
 from tests.helpers.commands import FAST, ONE, PLATFORM, invoke, nox, release_train
 from tests.helpers.dists import Upload, dists, uv_build, variant
@@ -246,8 +247,8 @@ def test_one_train_installs_back_with_another_trains_pins_from_where_they_are_pu
 
 def user_nox(repo: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     """`nox ARGS` typed in the repository, with the noxfile `invoke init-ci` writes."""
-    return subprocess.run([str(BIN / "nox"), *args], cwd=repo, env=interpreters_env(**extra),
-                          capture_output=True, text=True, timeout=900)
+    return launcher.run("nox", args, cwd=repo, env=interpreters_env(**extra), timeout=900,
+                        bin_dir=BIN)
 
 
 def files_of(repo: Path, train: str, version: str) -> dict[str, dict[str, str]]:
