@@ -355,6 +355,8 @@ def test_the_headline_as_typed(user_repo: Path, values: dict[str, str], version:
     assert table["x86_64-manylinux_2_28"] == ["installed+imported"] * 3
     for platform in ("windows", "macos", "aarch64-manylinux_2_28"):
         assert table[platform] == ["resolved-only"] * 3, table
+    if version == "rc":
+        return  # one Python at a time: the final's run below covers it
     # One Python at a time, as nox users do; --json writes the same table.
     again = user_nox(repo, "-s", "verify", "-p", "3.12", "--", "--json",
                      str(repo / "report.json"), **values)
