@@ -22,7 +22,7 @@ from release.publish.endpoints import Endpoint
 from release.publish.index import IndexClient
 from release.publish.uploads import Share, shares, upload
 from tests.helpers.indexes import fresh_index
-from tests.helpers.proxy import FaultProxy
+from tests.helpers.proxy import FaultProxy, Rule
 from tests.helpers.repos import copy_example
 
 pytestmark = pytest.mark.slow  # every test here is end to end
@@ -311,6 +311,9 @@ def test_a_project_with_many_wheels_goes_over_every_connection_after_its_sdist(
         extra.append(replace(wheel, filename=name))
     many = replace(core, artifacts=(sdist, wheel, *extra, *small))
     target = via(proxied, local_index, monkeypatch)
+    # Each upload takes half a second at the index: uploads sent at once overlap there even
+    # when a busy machine starts them some tenths of a second apart.
+    proxied.faults.rules.insert(0, Rule("stall", method="POST", times=-1, seconds=0.5))
     result = upload([many], target, concurrency=4)
     assert "upload 10 file(s) to localtest" in capsys.readouterr().out
     assert sorted(result.uploaded) == sorted(a.filename for a in many.artifacts)
