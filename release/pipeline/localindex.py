@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -155,6 +156,7 @@ class LocalDevpi:
         self.end_leftover()
         if not (self.data_dir / ".nodeinfo").exists():
             self._init()
+        _roll_back_a_killed_write(self.data_dir / ".sqlite")
         # A port the OS called free can be taken before devpi binds it: then try another one,
         # but only before the first successful start (afterwards URLs handed out must hold).
         attempts = 1 if self._url_fixed else 3
@@ -401,8 +403,7 @@ class LocalDevpi:
     def _log_tail(self) -> str:
         try:
             with self.log_path.open("rb") as log_file:
-                log_file.seek(self._log_offset)
-                text = log_file.read().decode("utf-8", errors="replace")
+                text = log_file.read()[self._log_offset:].decode("utf-8", errors="replace")
         except OSError:
             return ""
         return redact("\n".join(text.splitlines()[-LOG_TAIL_LINES:]))
@@ -425,12 +426,23 @@ def _server_env() -> dict[str, str]:
     return scrubbed_env(prefixes=("DEVPISERVER_",), names=("DEVPI_SERVERDIR",))
 
 
+def _roll_back_a_killed_write(database: Path) -> None:
+    """A server stopped or killed while it stored something leaves its rollback journal, hot;
+    devpi-server reads the database read-only first and would never start again ("attempt
+    to write a readonly database"). A read-write read rolls the unfinished write back."""
+    if database.exists() and database.with_name(database.name + "-journal").exists():
+        try:
+            with contextlib.closing(sqlite3.connect(database)) as connection:
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise IndexServerError(f"{database}: cannot roll back a killed write: {exc}") from None
+
+
 def _free_port() -> int:
     """A loopback port nobody listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        return int(sock.getsockname()[1])
 
 
 def new_password() -> str:

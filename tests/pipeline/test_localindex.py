@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.publish.index import IndexClient
 from release.redaction import redact
 from tests.helpers.dists import TinyDists, Upload
+from tests.helpers.indexes import start_devpi
 
 pytestmark = pytest.mark.slow  # every test here is end to end
 
@@ -91,3 +95,40 @@ def test_failed_start_raises_with_the_log_tail(tmp_path: Path) -> None:
     assert str(server.log_path) in message
     assert "address already in use" in message.lower()
     assert not server.running
+
+
+# A writer killed in the middle of a transaction, as devpi-server is when it is stopped (or
+# the rehearsal killed) while it stores an upload: its rollback journal stays behind, hot.
+KILLED_WRITER = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size=1")  # spill to the database file before the commit
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("CREATE TABLE half_written (x BLOB)")
+for _ in range(200):
+    conn.execute("INSERT INTO half_written VALUES (randomblob(4000))")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_server_killed_while_writing_starts_again(tmp_path: Path, tiny_dists: TinyDists,
+                                                     twine_upload: Upload) -> None:
+    """devpi-server reads its database read-only first: left as a killed write leaves it, it
+    would refuse to start ("attempt to write a readonly database") until rolled back."""
+    server = start_devpi(tmp_path)
+    try:
+        index = server.create_index("killed")
+        assert twine_upload(index, tiny_dists.sdist).returncode == 0
+        server.stop()
+        database = server.data_dir / ".sqlite"
+        writer = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(database)],
+                                capture_output=True, text=True, timeout=60)
+        assert writer.returncode == -signal.SIGKILL, writer.stderr
+        assert (server.data_dir / ".sqlite-journal").stat().st_size > 0  # hot: a killed write
+        server.start()
+        assert [f.filename for f in IndexClient(index.simple_url).files("rt-demo")] == \
+            [tiny_dists.sdist.name]
+        assert twine_upload(index, tiny_dists.wheel).returncode == 0
+        assert not (server.data_dir / ".sqlite-journal").exists()
+    finally:
+        server.close()
