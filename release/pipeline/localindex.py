@@ -403,7 +403,8 @@ class LocalDevpi:
     def _log_tail(self) -> str:
         try:
             with self.log_path.open("rb") as log_file:
-                text = log_file.read()[self._log_offset:].decode("utf-8", errors="replace")
+                log_file.seek(self._log_offset)
+                text = log_file.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
         return redact("\n".join(text.splitlines()[-LOG_TAIL_LINES:]))
@@ -427,9 +428,8 @@ def _server_env() -> dict[str, str]:
 
 
 def _roll_back_a_killed_write(database: Path) -> None:
-    """A server stopped or killed while it stored something leaves its rollback journal, hot;
-    devpi-server reads the database read-only first and would never start again ("attempt
-    to write a readonly database"). A read-write read rolls the unfinished write back."""
+    """A server killed mid-write leaves a hot journal, which devpi's first (read-only) open
+    cannot roll back ("attempt to write a readonly database"); a read-write read does."""
     if database.exists() and database.with_name(database.name + "-journal").exists():
         try:
             with contextlib.closing(sqlite3.connect(database)) as connection:

@@ -1,8 +1,8 @@
-"""Run `invoke ...` and `release-train ...` as users type them, without paying Python's start-up
-and the import of invoke for each of the thousand commands the suite types.
+"""Run `invoke ...`, `release-train ...`, `nox ...` and `twine ...` as users type them, without
+paying Python's start-up and the programs' imports for each of the ~540 commands the suite types.
 
-A server per test process (tests/helpers/launchpad.py) imports both console scripts' modules
-once and forks a child per command: the child is the command, with the argv, working directory,
+A server per test process (tests/helpers/launchpad.py) imports the four programs' modules once
+and forks a child per command: the child is the command, with the argv, working directory,
 environment and standard streams it would have, and it ends the way the process ends (exit
 code, or the signal that killed it). RELEASE_TESTS_SPAWN=1 starts each command as its own
 process instead (`RELEASE_TESTS_SPAWN=1 python -m pytest`), and tests/test_launcher.py checks
@@ -37,6 +37,7 @@ class Launcher:
     def __init__(self) -> None:
         self.process: subprocess.Popen[str] | None = None
         self.home = ""
+        atexit.register(self.close)
 
     def socket_path(self) -> str:
         if self.process is None or self.process.poll() is not None:
@@ -47,10 +48,10 @@ class Launcher:
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
             assert self.process.stdout is not None
             assert self.process.stdout.readline() == "ready\n", "the launch server did not start"
-            atexit.register(self.close)
         return os.path.join(self.home, "s")
 
     def close(self) -> None:
+        """Stop the server (if one is running) and remove its socket's directory."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -95,7 +96,7 @@ _LAUNCHER = Launcher()
 def run(program: str, args: list[str] | tuple[str, ...], *, cwd: Path, env: dict[str, str],
         timeout: float, bin_dir: Path, stdin: str | None = None,
         check: bool = False) -> subprocess.CompletedProcess[str]:
-    """`program ARGS` (invoke or release-train, from bin_dir) in cwd with env."""
+    """`program ARGS` (invoke, release-train, nox or twine, from bin_dir) in cwd with env."""
     argv = [str(bin_dir / program), *args]
     if spawning():
         done = subprocess.run(argv, cwd=cwd, env=env, input=stdin or "", capture_output=True,
