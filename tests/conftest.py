@@ -7,6 +7,7 @@ from __future__ import annotations
 import compileall
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the controlling process, not an xdist worker
         for tree in ("release", "tests"):
             compileall.compile_dir(ROOT / tree, quiet=1)
+
+
+# PYTHONDONTWRITEBYTECODE=1 (set on this machine) also keeps pytest from caching the test modules
+# it rewrites for its assertions: each worker would rewrite every one of them at every run. While
+# collecting, pytest's own processes write that cache; what the tests start keeps the setting.
+_WRITE_BYTECODE_AFTER = sys.dont_write_bytecode
+sys.dont_write_bytecode = False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    sys.dont_write_bytecode = _WRITE_BYTECODE_AFTER
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
