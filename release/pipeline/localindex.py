@@ -12,13 +12,10 @@ import base64
 import contextlib
 import logging
 import os
-import secrets
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,9 +25,16 @@ from typing import IO, Any
 
 import requests
 
-from release.errors import IndexServerError, ReleaseError
-from release.platforms import executable_name
-from release.proc import run, scrubbed_env
+from release.build.environments import default_cache_dir
+from release.errors import IndexServerError
+from release.pipeline.devpidata import (
+    bin_path,
+    ensure_secret,
+    initialise,
+    new_password,
+    roll_back_a_killed_write,
+    server_env,
+)
 from release.redaction import redact, register
 
 log = logging.getLogger("release")
@@ -89,18 +93,17 @@ class LocalDevpi:
     """
 
     def __init__(self, directory: Path | str | None = None, *, port: int | None = None,
-                 startup_timeout: float = 30.0) -> None:
+                 startup_timeout: float = 30.0, cache_dir: Path | None = None) -> None:
         self._owns_directory = directory is None
         base = Path(tempfile.mkdtemp(prefix="release-devpi-")) if directory is None \
             else Path(directory)
         self.directory = base.resolve()
         self.startup_timeout = startup_timeout
+        self._cache_dir = cache_dir  # where the database template is (default: the tool's cache)
         self._port = port
         self._url_fixed = port is not None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
-        self._root_password = new_password()
-        register(self._root_password)
         self._admin = requests.Session()
         # Loopback only: never let a proxy from the environment or ~/.netrc get involved.
         self._admin.trust_env = False
@@ -152,11 +155,11 @@ class LocalDevpi:
         began = time.monotonic()
         self.directory.mkdir(parents=True, exist_ok=True)
         self._mark_log()
-        self._ensure_secret()
+        ensure_secret(self._secret_path)
         self.end_leftover()
         if not (self.data_dir / ".nodeinfo").exists():
-            self._init()
-        _roll_back_a_killed_write(self.data_dir / ".sqlite")
+            initialise(self.data_dir, self.log_path, self._cache_dir or default_cache_dir())
+        roll_back_a_killed_write(self.data_dir / ".sqlite")
         # A port the OS called free can be taken before devpi binds it: then try another one,
         # but only before the first successful start (afterwards URLs handed out must hold).
         attempts = 1 if self._url_fixed else 3
@@ -179,7 +182,7 @@ class LocalDevpi:
         self._mark_log()
         self._log_file = self.log_path.open("ab")
         argv = [
-            str(_bin("devpi-server")),
+            str(bin_path("devpi-server")),
             "--serverdir", str(self.data_dir),
             "--host", HOST,
             "--port", str(self.port),
@@ -192,7 +195,7 @@ class LocalDevpi:
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env=_server_env(),
+            env=server_env(),
         )
         (self.directory / "server.pid").write_text(str(self._process.pid), encoding="utf-8")
         try:
@@ -324,36 +327,6 @@ class LocalDevpi:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _ensure_secret(self) -> None:
-        """A persistent server secret keeps login tokens valid across restarts.
-
-        devpi refuses a secret file that others can read or whose folder others can write.
-        """
-        folder = self._secret_path.parent
-        folder.mkdir(mode=0o700, exist_ok=True)
-        folder.chmod(0o700)
-        if not self._secret_path.exists():
-            fd = os.open(self._secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(base64.b64encode(secrets.token_bytes(32)))
-
-    def _init(self) -> None:
-        """Create devpi's database: no root/pypi mirror (nothing may reach out to PyPI)."""
-        partial = self.directory / "data.partial"  # a killed init never leaves half a database
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-        argv = [str(_bin("devpi-init")), "--serverdir", str(partial), "--no-root-pypi",
-                "--root-passwd", self._root_password]
-        try:
-            proc = run(argv, env=_server_env(), check=False, timeout=120)
-        except ReleaseError as exc:
-            raise IndexServerError(f"devpi-init failed: {exc}") from exc
-        with self.log_path.open("a", encoding="utf-8") as out:
-            out.write(redact(proc.stdout + proc.stderr))
-        if proc.returncode != 0:
-            raise self._failure(f"devpi-init exited with status {proc.returncode}")
-        os.replace(partial, self.data_dir)
-
     def _wait_ready(self) -> None:
         """Poll /+api on loopback until devpi answers, the process dies, or time runs out."""
         assert self._process is not None
@@ -414,37 +387,8 @@ class _PortTaken(Exception):
     """devpi-server could not bind its port (another process took it first)."""
 
 
-def _bin(name: str) -> Path:
-    """devpi's commands from the environment that runs us, not whatever PATH finds first."""
-    path = Path(sys.executable).parent / executable_name(name)  # name.exe on Windows
-    if not path.exists():
-        raise IndexServerError(f"{path} not found: install devpi-server in this environment")
-    return path
-
-
-def _server_env() -> dict[str, str]:
-    """Our environment minus devpi-server's own settings (DEVPISERVER_*), which would leak in."""
-    return scrubbed_env(prefixes=("DEVPISERVER_",), names=("DEVPI_SERVERDIR",))
-
-
-def _roll_back_a_killed_write(database: Path) -> None:
-    """A server killed mid-write leaves a hot journal, which devpi's first (read-only) open
-    cannot roll back ("attempt to write a readonly database"); a read-write read does."""
-    if database.exists() and database.with_name(database.name + "-journal").exists():
-        try:
-            with contextlib.closing(sqlite3.connect(database)) as connection:
-                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as exc:
-            raise IndexServerError(f"{database}: cannot roll back a killed write: {exc}") from None
-
-
 def _free_port() -> int:
     """A loopback port nobody listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
-
-
-def new_password() -> str:
-    """128 random bits in hex: safe on any command line (a leading '-' would read as an option)."""
-    return secrets.token_hex(16)

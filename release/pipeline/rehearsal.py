@@ -26,7 +26,8 @@ from release.config import load
 from release.confine import write_atomic
 from release.errors import ReleaseError, os_reason
 from release.lock import held
-from release.pipeline.localindex import LocalDevpi, LocalIndex, new_password
+from release.pipeline.devpidata import new_password
+from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.pipeline.order import run_release
 from release.pipeline.release import Say, prepare
 from release.proc import discard, run

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import requests
 
 from release.errors import IndexServerError
+from release.pipeline.devpidata import TEMPLATE_FORMAT
 from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.publish.index import IndexClient
 from release.redaction import redact
@@ -95,6 +98,37 @@ def test_failed_start_raises_with_the_log_tail(tmp_path: Path) -> None:
     assert str(server.log_path) in message
     assert "address already in use" in message.lower()
     assert not server.running
+
+
+def test_new_servers_copy_one_template_that_devpi_init_made_once(tmp_path: Path) -> None:
+    """devpi-init runs once per devpi-server version (in the tool's cache); each server gets
+    a copy with a node id of its own, and root's password is one nobody was given."""
+    cache = tmp_path / "cache"
+    first = LocalDevpi(tmp_path / "one", cache_dir=cache)
+    second = LocalDevpi(tmp_path / "two", cache_dir=cache)
+    try:
+        first.start()
+        templates = list((cache / "devpi-templates").iterdir())
+        assert [t.name for t in templates] == \
+            [f"devpi-server-{version('devpi-server')}-{TEMPLATE_FORMAT}"]
+        assert (cache / "devpi-templates").stat().st_mode & 0o077 == 0
+        made = templates[0].stat().st_mtime_ns
+        second.start()
+        assert templates[0].stat().st_mtime_ns == made
+        assert "setting password for user 'root'" in first.log_path.read_text()
+        assert "setting password for user 'root'" not in second.log_path.read_text()
+        ids = {json.loads((s.data_dir / ".nodeinfo").read_text())["uuid"] for s in (first, second)}
+        assert len(ids) == 2
+        for server in (first, second):
+            index = server.create_index("copied")
+            answer = requests.get(index.url, headers={"Accept": "application/json"}, timeout=10)
+            assert answer.json()["result"]["volatile"] is False
+            root = requests.post(f"{server.url}/+login", json={"user": "root", "password": ""},
+                                 headers={"Accept": "application/json"}, timeout=10)
+            assert root.status_code == 401
+    finally:
+        first.close()
+        second.close()
 
 
 # A writer killed in the middle of a transaction, as devpi-server is when it is stopped (or
