@@ -93,8 +93,12 @@ def _template(cache_dir: Path, log_path: Path) -> Path:
     made = home / key
     if (made / ".nodeinfo").is_file():
         return made
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=home))
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=home))
+    except OSError as exc:
+        raise IndexServerError(f"cannot write devpi's template in {home}: {exc.strerror} (set "
+                               "RELEASE_TRAIN_CACHE_DIR to a directory you can write)") from None
     try:
         root_password = new_password()
         register(root_password)

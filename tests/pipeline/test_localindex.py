@@ -21,8 +21,10 @@ from release.pipeline.devpidata import TEMPLATE_FORMAT
 from release.pipeline.localindex import LocalDevpi, LocalIndex
 from release.publish.index import IndexClient
 from release.redaction import redact
+from tests.helpers.commands import rehearse_argv
 from tests.helpers.dists import TinyDists, Upload
 from tests.helpers.indexes import start_devpi
+from tests.helpers.repos import EXAMPLE, ROOT, env
 
 pytestmark = pytest.mark.slow  # every test here is end to end
 
@@ -129,6 +131,15 @@ def test_new_servers_copy_one_template_that_devpi_init_made_once(tmp_path: Path)
     finally:
         first.close()
         second.close()
+    # A cache it cannot write: one line, as the rehearsal shows it, and an exit code.
+    (tmp_path / "a-file").write_text("not a directory\n")
+    out = subprocess.run(rehearse_argv(EXAMPLE, tmp_path / "ws"), cwd=ROOT,
+                         env=env(RELEASE_TRAIN_CACHE_DIR=str(tmp_path / "a-file")),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"error: cannot write devpi's template in {tmp_path / 'a-file' / 'devpi-templates'}: "
+        "Not a directory (set RELEASE_TRAIN_CACHE_DIR to a directory you can write)"], out.stderr
 
 
 # A writer killed in the middle of a transaction, as devpi-server is when it is stopped (or
