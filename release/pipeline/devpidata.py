@@ -91,8 +91,9 @@ def _template(cache_dir: Path, log_path: Path) -> Path:
         raise IndexServerError("devpi-server is not installed in this environment") from None
     home = cache_dir / "devpi-templates"
     made = home / key
-    if (made / ".nodeinfo").is_file():
+    if _complete(made):
         return made
+    shutil.rmtree(made, ignore_errors=True)  # damaged (only a hand can do that): made again
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=home))
@@ -117,9 +118,13 @@ def _template(cache_dir: Path, log_path: Path) -> Path:
             os.rename(scratch / "data", made)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if not (made / ".nodeinfo").is_file():
+    if not _complete(made):
         raise IndexServerError(f"devpi's template {made} is incomplete: remove it")
     return made
+
+
+def _complete(template: Path) -> bool:
+    return all((template / name).is_file() for name in (".nodeinfo", ".sqlite"))
 
 
 def roll_back_a_killed_write(database: Path) -> None:

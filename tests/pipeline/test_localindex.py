@@ -121,6 +121,11 @@ def test_new_servers_copy_one_template_that_devpi_init_made_once(tmp_path: Path)
         assert "setting password for user 'root'" not in second.log_path.read_text()
         ids = {json.loads((s.data_dir / ".nodeinfo").read_text())["uuid"] for s in (first, second)}
         assert len(ids) == 2
+        # A damaged template (its database gone) is made again, not copied.
+        (templates[0] / ".sqlite").unlink()
+        third = LocalDevpi(tmp_path / "three", cache_dir=cache).start()
+        third.close()
+        assert (templates[0] / ".sqlite").is_file()
         for server in (first, second):
             index = server.create_index("copied")
             answer = requests.get(index.url, headers={"Accept": "application/json"}, timeout=10)
