@@ -5,9 +5,12 @@ are made of lives in tests/helpers/."""
 from __future__ import annotations
 
 import compileall
+import contextlib
+import getpass
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ import pytest
 
 from release.build.environments import default_cache_dir
 from release.pipeline.localindex import LocalDevpi, LocalIndex
+from release.proc import discard
 from tests.helpers import github as github_stand_in
 from tests.helpers import launcher
 from tests.helpers.commands import invoke
@@ -161,3 +165,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return module if module in ONE_WORKER else nodeid
 
     return OneWorkerModules(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """pytest deletes the runs older than its last three as the session ends (~50,000 files a
+    run, seconds on this disk) while the suite's clock still runs: take them out of its way and
+    let a background process delete them (release.proc.discard, as the tool does with its own
+    scratch directories). pytest's own rule: numbered below the newest minus the retention
+    count, and no session's lock inside."""
+    if hasattr(session.config, "workerinput") or session.config.option.basetemp:
+        return
+    temproot = os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()
+    root = Path(temproot).resolve() / f"pytest-of-{getpass.getuser()}"
+    runs = {int(p.name[7:]): p for p in root.glob("pytest-*") if p.name[7:].isdigit()}
+    if not runs:
+        return
+    newest, keep = max(runs), int(session.config.getini("tmp_path_retention_count"))
+    for number, path in runs.items():
+        if number <= newest - keep and not (path / ".lock").exists():
+            with contextlib.suppress(OSError):
+                path.rename(root / f"discarded-{path.name}-{os.getpid()}")
+    for old in root.glob("discarded-pytest-*"):
+        discard(old)
