@@ -133,16 +133,22 @@ class Upstream:
 
 
 def upstream(repo: Path, branch: str) -> Upstream | None:
-    remote = run_git(repo, "config", "--get", f"branch.{branch}.remote").stdout.strip()
-    merge = run_git(repo, "config", "--get", f"branch.{branch}.merge").stdout.strip()
+    """The branch's upstream as configured (branch.NAME.remote and .merge, read in one call:
+    every command's preflight asks), or None."""
+    values = {}
+    for entry in run_git(repo, "config", "-z", "--get-regexp", r"^branch\.").stdout.split("\0"):
+        key, _, value = entry.partition("\n")
+        values[key] = value.strip()  # the last one wins, as with git config --get
+    remote, merge = values.get(f"branch.{branch}.remote"), values.get(f"branch.{branch}.merge")
     if not remote or not merge:
         return None
-    proc = run_git(repo, "rev-parse", "--symbolic-full-name", f"{branch}@{{upstream}}")
+    name = merge.removeprefix("refs/heads/")
+    if remote == ".":
+        return Upstream(remote, merge, f"refs/heads/{name}")
+    # The remote's fetch refspec says which local ref mirrors the branch.
+    proc = run_git(repo, "for-each-ref", "--format=%(upstream)", f"refs/heads/{branch}")
     tracking = proc.stdout.strip() if proc.returncode == 0 else ""
-    if not tracking:
-        name = merge.removeprefix("refs/heads/")
-        tracking = f"refs/heads/{name}" if remote == "." else f"refs/remotes/{remote}/{name}"
-    return Upstream(remote, merge, tracking)
+    return Upstream(remote, merge, tracking or f"refs/remotes/{remote}/{name}")
 
 
 def remotes(repo: Path) -> list[str]:

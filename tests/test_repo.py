@@ -66,6 +66,20 @@ def test_upstream_and_ahead_behind(tmp_path: Path) -> None:
     commit_file(work, "docs/extra.md", "local\n")
     assert git.ahead_behind(work, "refs/heads/main", up.tracking) == (1, 1)
     assert git.upstream(work, "nope") is None
+    # A local upstream; a remote branch not fetched yet; a remote that is not configured.
+    sh(work, "branch", "--track", "feature", "main")
+    assert git.upstream(work, "feature") == git.Upstream(".", "refs/heads/main", "refs/heads/main")
+    sh(work, "branch", "unfetched")
+    sh(work, "config", "branch.unfetched.remote", "origin")
+    sh(work, "config", "branch.unfetched.merge", "refs/heads/later")
+    assert git.upstream(work, "unfetched") == git.Upstream(
+        "origin", "refs/heads/later", "refs/remotes/origin/later")
+    sh(work, "config", "branch.unfetched.remote", "gone")
+    assert git.upstream(work, "unfetched") == git.Upstream(
+        "gone", "refs/heads/later", "refs/remotes/gone/later")
+    sh(work, "branch", "half")
+    sh(work, "config", "branch.half.remote", "origin")
+    assert git.upstream(work, "half") is None
 
 
 def test_clean_worktree_is_a_detached_checkout_removed_afterwards(tmp_path: Path) -> None:

@@ -26,6 +26,17 @@ GIT_ENV = {
 }
 
 
+# What init_repo adds to a scratch repository's .git/config.
+IDENTITY = """[user]
+\tname = Release Tester
+\temail = tester@example.invalid
+[commit]
+\tgpgsign = false
+[tag]
+\tgpgsign = false
+"""
+
+
 # uv never fetches a Python for a test: asked for one it cannot find (`uv pip compile
 # --python-version 3.13` in init-ci, with no 3.13 on PATH), it would try to download one first.
 OFFLINE_PYTHONS = {"UV_PYTHON_DOWNLOADS": "never"}
@@ -47,10 +58,8 @@ def git(repo: Path, *args: str) -> str:
 def init_repo(path: Path, message: str = "initial") -> Path:
     """git init path on main, commit everything in it."""
     git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.name", "Release Tester")
-    git(path, "config", "user.email", "tester@example.invalid")
-    git(path, "config", "commit.gpgsign", "false")
-    git(path, "config", "tag.gpgsign", "false")
+    with (path / ".git" / "config").open("a", encoding="utf-8") as config:
+        config.write(IDENTITY)  # four `git config` calls, ~200 scratch repositories a run
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", message)
     return path
