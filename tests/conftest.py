@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import compileall
 import contextlib
-import getpass
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,8 +174,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     count, and no session's lock inside."""
     if hasattr(session.config, "workerinput") or session.config.option.basetemp:
         return
-    temproot = os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()
-    root = Path(temproot).resolve() / f"pytest-of-{getpass.getuser()}"
+    factory: pytest.TempPathFactory = session.config._tmp_path_factory  # type: ignore[attr-defined]
+    root = factory.getbasetemp().parent  # pytest-of-USER, wherever pytest put it
     runs = {int(p.name[7:]): p for p in root.glob("pytest-*") if p.name[7:].isdigit()}
     if not runs:
         return

@@ -114,12 +114,14 @@ def _template(cache_dir: Path, log_path: Path) -> Path:
         if proc.returncode != 0:
             raise IndexServerError(f"devpi-init exited with status {proc.returncode} (its "
                                    f"output is in {log_path})")
-        with contextlib.suppress(OSError):  # another process made it first: theirs is as good
+        try:
             os.rename(scratch / "data", made)
+        except OSError as exc:  # another process made it first (theirs is as good), or not
+            if not _complete(made):
+                raise IndexServerError(f"cannot put devpi's template in place at {made}: "
+                                       f"{exc.strerror}") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if not _complete(made):
-        raise IndexServerError(f"devpi's template {made} is incomplete: remove it")
     return made
 
 
